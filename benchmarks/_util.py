@@ -1,0 +1,87 @@
+"""Small helpers shared by the benchmark scripts: tables, medians, RSS sampling, test audio."""
+
+from __future__ import annotations
+
+import math
+import statistics
+import struct
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import psutil
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values)
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """A GitHub-flavoured markdown table."""
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def record_section(doc: str, heading: str, body: str) -> None:
+    """Replace (or append) the ``## heading`` section of ``docs/<doc>`` with ``body``."""
+    path = DOCS / doc
+    text = path.read_text() if path.exists() else "# Performance\n"
+    marker = f"## {heading}\n"
+    section = f"{marker}\n{body.strip()}\n\n"
+    if marker in text:
+        start = text.index(marker)
+        nxt = text.find("\n## ", start + len(marker))
+        end = len(text) if nxt == -1 else nxt + 1
+        text = text[:start] + section + text[end:]
+    else:
+        text = text.rstrip() + "\n\n" + section
+    path.write_text(text.rstrip() + "\n")
+
+
+class RssSampler:
+    """Samples a process's resident set size in a background thread; keeps the peak."""
+
+    def __init__(self, pid: int, interval_s: float = 0.02) -> None:
+        self._proc = psutil.Process(pid)
+        self._interval = interval_s
+        self.baseline = self._proc.memory_info().rss
+        self.peak = self.baseline
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                rss = self._proc.memory_info().rss
+            except psutil.Error:
+                return
+            self.peak = max(self.peak, rss)
+            time.sleep(self._interval)
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def delta_mib(self) -> float:
+        return (self.peak - self.baseline) / 2**20
+
+
+def speechlike_pcm(seconds: float, sample_rate: int = 16_000) -> bytes:
+    """16-bit mono PCM: 0.7 s tone bursts (pitch cycling over 7 s) separated by 0.3 s of silence."""
+    cycle = bytearray()
+    for i in range(7 * sample_rate):
+        t = i / sample_rate
+        value = int(8000 * math.sin(2 * math.pi * (200 + 40 * int(t)) * t)) if t % 1.0 < 0.7 else 0
+        cycle += struct.pack("<h", value)
+    total = int(seconds * sample_rate) * 2
+    reps = total // len(cycle) + 1
+    return (bytes(cycle) * reps)[:total]

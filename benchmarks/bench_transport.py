@@ -1,0 +1,165 @@
+"""Transport overhead: our client vs raw httpx, per request (sync) and in throughput (async).
+
+The emulator runs in a subprocess, so the client's CPU time is measured alone and the two
+processes do not share a GIL. All variants hit the same small GET (``/v1/models``) over
+loopback in one run, interleaved round by round so drift hits every variant alike.
+
+Sync, sequential (per request, median over rounds):
+  1. raw ``httpx.Client`` (HTTP/1.1, keep-alive)
+  2. ``SonioxClient`` with an empty middleware stack
+  3. ``SonioxClient`` with the production stack (headers → retry → logging)
+  4. (3) plus the typed parse of the body (``client.models.list()``), for reference
+
+Async, 100 concurrent GETs per round (requests per second):
+  1. raw ``httpx.AsyncClient`` (HTTP/1.1, default limits)
+  2. raw ``httpx.AsyncClient(http2=True)``, for reference
+  3. ``AsyncSonioxClient``, production stack, ``http2=True``
+
+Run ``python benchmarks/bench_transport.py`` (``--quick`` for a smoke run). Results are printed
+as markdown and recorded in docs/performance.md under "Transport overhead".
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import platform
+import time
+from collections.abc import Awaitable, Callable
+
+import httpx
+from _util import median, record_section, table
+
+from soniox.client import AsyncSonioxClient, SonioxClient
+from soniox.config import SonioxConfig
+from soniox.emulator import Emulator
+from soniox.middleware import Stack
+
+PATH = "/models"
+
+
+def sync_rows(emu: Emulator, rounds: int, per_round: int) -> list[list[str]]:
+    url = emu.rest_base_url + PATH
+    auth = {"authorization": f"Bearer {emu.api_key}"}
+    config = SonioxConfig.production(api_key=emu.api_key, base_url=emu.rest_base_url)
+
+    raw = httpx.Client()
+    empty = SonioxClient(config=config, stack=Stack())
+    prod = SonioxClient(config=config)
+
+    variants: dict[str, Callable[[], object]] = {
+        "raw httpx.Client": lambda: raw.get(url, headers=auth).content,
+        "SonioxClient, empty stack": lambda: empty.request("GET", PATH, headers=auth).content,
+        "SonioxClient, production stack": lambda: prod.request("GET", PATH).content,
+        "production stack + typed parse (models.list())": prod.models.list,
+    }
+    for fn in variants.values():  # warm up: connections, caches, imports
+        for _ in range(200):
+            fn()
+    wall: dict[str, list[float]] = {name: [] for name in variants}
+    cpu: dict[str, list[float]] = {name: [] for name in variants}
+    gc.collect()
+    for _ in range(rounds):
+        for name, fn in variants.items():
+            c0, t0 = time.process_time(), time.perf_counter()
+            for _ in range(per_round):
+                fn()
+            t1, c1 = time.perf_counter(), time.process_time()
+            wall[name].append((t1 - t0) / per_round * 1e6)
+            cpu[name].append((c1 - c0) / per_round * 1e6)
+    raw.close()
+    empty.close()
+    prod.close()
+
+    base_wall = median(wall["raw httpx.Client"])
+    base_cpu = median(cpu["raw httpx.Client"])
+    rows: list[list[str]] = []
+    for name in variants:
+        w, c = median(wall[name]), median(cpu[name])
+        rows.append([name, f"{w:.0f}", f"{w / base_wall:.2f}x", f"{c:.0f}", f"{c / base_cpu:.2f}x"])
+    return rows
+
+
+async def _rate(fn: Callable[[], Awaitable[object]], rounds: int, concurrency: int) -> float:
+    for _ in range(2):  # warm-up rounds
+        await asyncio.gather(*[fn() for _ in range(concurrency)])
+    t0 = time.perf_counter()
+    for _ in range(rounds):
+        await asyncio.gather(*[fn() for _ in range(concurrency)])
+    return rounds * concurrency / (time.perf_counter() - t0)
+
+
+async def async_rows(emu: Emulator, rounds: int, concurrency: int) -> list[list[str]]:
+    url = emu.rest_base_url + PATH
+    auth = {"authorization": f"Bearer {emu.api_key}"}
+    config = SonioxConfig.production(api_key=emu.api_key, base_url=emu.rest_base_url, http2=True)
+    results: list[tuple[str, float]] = []
+    async with httpx.AsyncClient() as raw1:
+
+        async def raw1_get() -> object:
+            return (await raw1.get(url, headers=auth)).content
+
+        results.append(("raw httpx.AsyncClient (HTTP/1.1, default limits)", 0.0))
+        rate_raw1 = await _rate(raw1_get, rounds, concurrency)
+        results[-1] = (results[-1][0], rate_raw1)
+    async with httpx.AsyncClient(http2=True) as raw2:
+
+        async def raw2_get() -> object:
+            return (await raw2.get(url, headers=auth)).content
+
+        results.append(("raw httpx.AsyncClient(http2=True)", await _rate(raw2_get, rounds, concurrency)))
+    async with AsyncSonioxClient(config=config) as ours:
+
+        async def ours_get() -> object:
+            return (await ours.request("GET", PATH)).content
+
+        results.append(
+            ("AsyncSonioxClient, production stack, http2", await _rate(ours_get, rounds, concurrency))
+        )
+    return [[name, f"{rate:.0f}", f"{rate / rate_raw1:.2f}x"] for name, rate in results]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer rounds (smoke run)")
+    parser.add_argument("--no-record", action="store_true", help="print only")
+    args = parser.parse_args()
+    rounds, per_round, async_rounds = (5, 200, 5) if args.quick else (15, 500, 20)
+    concurrency = 100
+
+    with Emulator(mode="subprocess") as emu:
+        sync_table = table(
+            ["client (sequential GET /v1/models)", "wall µs/req", "wall ratio", "CPU µs/req",
+             "CPU ratio"],
+            sync_rows(emu, rounds, per_round),
+        )
+        async_table = table(
+            [f"client ({concurrency} concurrent GETs)", "req/s", "vs raw AsyncClient"],
+            asyncio.run(async_rows(emu, async_rounds, concurrency)),
+        )
+    env = (
+        f"Python {platform.python_version()}, httpx {httpx.__version__}, "
+        f"{rounds} rounds x {per_round} requests (sync, median of per-round means), "
+        f"{async_rounds} rounds x {concurrency} concurrent (async); emulator in a subprocess, "
+        "loopback."
+    )
+    body = (
+        "Measured by `python benchmarks/bench_transport.py` (all rows from one run). "
+        "Targets: production stack <= 1.0x raw `httpx.Client` per request; async >= 3x raw "
+        "`httpx.AsyncClient` (HTTP/1.1, default limits) at 100 concurrent.\n\n"
+        f"{sync_table}\n\n{async_table}\n\n{env}\n\n"
+        "Why it is cheaper than raw httpx: the transport goes to httpcore's pool directly (no "
+        "per-request URL merging, cookie jar, auth/event-hook flows or response wrapping); the "
+        "middleware chain is built once per stack edit, a hook with only `on_request` costs one "
+        "call, and response headers are decoded only when someone looks at them. Async gains "
+        "come from HTTP/2 multiplexing on one connection instead of 100 HTTP/1.1 connections, "
+        "80 of which the default keep-alive limit (20) closes after every burst."
+    )
+    print(body)
+    if not args.no_record:
+        record_section("performance.md", "Transport overhead", body)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Re-pin the lockfiles after changing dependencies in pyproject.toml or requirements/*.in.
+# Needs uv (pip install uv). The README's commands install from these files with plain pip.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+for name in dev demo; do
+  args="pyproject.toml requirements/$name.in --extra emulator --extra emulator-asr --python-version 3.11 --generate-hashes"
+  { echo "# Pinned with hashes by: uv pip compile $args -o requirements/$name.txt"
+    uv pip compile $args --no-header -q; } > "requirements/$name.txt.new"
+  mv "requirements/$name.txt.new" "requirements/$name.txt"
+done

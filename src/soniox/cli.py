@@ -1,0 +1,277 @@
+"""The ``soniox`` command.
+
+Each subcommand registers itself with :func:`build_parser` through a function in
+:data:`COMMANDS`, so later commands (``transcribe``, ``files``, ``jobs``, ``models``, ``demo``)
+are one function each. Today: ``soniox emulator`` runs the local Soniox-compatible server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import signal
+import sys
+import tempfile
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Any, TextIO
+
+from ._version import __version__
+
+if TYPE_CHECKING:
+    from .emulator.config import EmulatorConfig
+    from .emulator.runner import Emulator
+
+__all__ = ["COMMANDS", "build_parser", "main"]
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+
+_Handler = Callable[[argparse.Namespace], int]
+
+# Module and distribution of every package the emulator extra brings in.
+_EMULATOR_MODULES = {
+    "h11": "h11",
+    "h2": "h2",
+    "wsproto": "wsproto",
+    "python_multipart": "python-multipart",
+    "trustme": "trustme",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="soniox", description="Soniox speech-to-text tools and a local API emulator."
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
+    for register in COMMANDS:
+        register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``soniox`` console script; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: _Handler | None = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    return handler(args)
+
+
+# soniox emulator -------------------------------------------------------------------------------
+def _add_emulator_command(subparsers: Any) -> None:
+    sub: argparse.ArgumentParser = subparsers.add_parser(
+        "emulator",
+        help="run a local Soniox-compatible server (REST + realtime WebSocket)",
+        description=(
+            "Run a local Soniox-compatible API server with fault injection. It prints its REST "
+            "base URL, WebSocket URL and the API key it accepts, and runs until Ctrl-C."
+        ),
+    )
+    sub.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    sub.add_argument("--port", type=int, default=0, help="port (default 0: any free port)")
+    sub.add_argument("--tls", action="store_true", help="also serve HTTPS/WSS on a second port")
+    sub.add_argument("--tls-port", type=int, default=0, help="TLS port (default 0: any free port)")
+    sub.add_argument(
+        "--api-key",
+        action="append",
+        dest="api_keys",
+        metavar="KEY",
+        help="API key to accept (repeatable; default: the emulator's public default key)",
+    )
+    sub.add_argument(
+        "--engine",
+        choices=("deterministic", "pocketsphinx"),
+        default=None,
+        help="recognition engine (default deterministic)",
+    )
+    sub.add_argument(
+        "--idle-timeout",
+        type=float,
+        default=None,
+        metavar="S",
+        help="close realtime sessions idle for S seconds (default 20)",
+    )
+    sub.add_argument(
+        "--storage-dir", default=None, metavar="D", help="keep uploads in D (default: temporary)"
+    )
+    sub.add_argument(
+        "--allow-non-loopback",
+        action="store_true",
+        help="allow binding an address reachable from other machines",
+    )
+    sub.add_argument(
+        "--ready-json",
+        action="store_true",
+        help="print one JSON line with the URLs, API key and pid once listening",
+    )
+    sub.add_argument("--config-stdin", action="store_true", help=argparse.SUPPRESS)
+    sub.set_defaults(handler=_run_emulator)
+
+
+def _missing_emulator_modules() -> list[str]:
+    return [dist for module, dist in _EMULATOR_MODULES.items() if not _module_available(module)]
+
+
+def _module_available(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _extra_missing_message(missing: Sequence[str]) -> str:
+    return (
+        "soniox emulator: the emulator extra is not installed "
+        f"(missing: {', '.join(missing)}).\n"
+        "Install it with:  pip install 'soniox-transport[emulator]'"
+    )
+
+
+def _emulator_config(args: argparse.Namespace, stdin: TextIO) -> EmulatorConfig:
+    from .emulator.config import EmulatorConfig
+    from .emulator.runner import config_from_json
+
+    if args.config_stdin:
+        line = stdin.readline()
+        if not line.strip():
+            raise ValueError("--config-stdin: no configuration line on standard input")
+        return config_from_json(json.loads(line))
+    fields: dict[str, Any] = {
+        "host": args.host,
+        "port": args.port,
+        "tls": args.tls,
+        "tls_port": args.tls_port,
+        "allow_non_loopback": args.allow_non_loopback,
+    }
+    if args.api_keys:
+        fields["api_keys"] = tuple(args.api_keys)
+    if args.engine is not None:
+        fields["engine"] = args.engine
+    if args.idle_timeout is not None:
+        fields["ws_idle_timeout_s"] = args.idle_timeout
+    if args.storage_dir is not None:
+        fields["storage_dir"] = args.storage_dir
+    return EmulatorConfig(**fields)
+
+
+def _run_emulator(args: argparse.Namespace) -> int:
+    missing = _missing_emulator_modules()
+    if missing:
+        print(_extra_missing_message(missing), file=sys.stderr)
+        return EXIT_USAGE
+    from .emulator.runner import Emulator
+
+    try:
+        config = _emulator_config(args, sys.stdin)
+    except (ValueError, TypeError) as exc:
+        print(f"soniox emulator: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+    stop = threading.Event()
+    _install_stop_signals(stop)
+    try:
+        with Emulator(config) as emu, tempfile.TemporaryDirectory(prefix="soniox-ca-") as tmp:
+            info = _emulator_info(emu, Path(tmp))
+            if args.ready_json:
+                print(json.dumps(info), flush=True)
+            else:
+                _print_human(info)
+            if args.config_stdin:
+                _watch_lifeline(sys.stdin, stop)
+            while not stop.wait(0.5):
+                pass
+    except ImportError as exc:
+        name = exc.name or ""
+        if name.split(".")[0] in _EMULATOR_MODULES:
+            print(_extra_missing_message([name]), file=sys.stderr)
+        else:
+            print(f"soniox emulator: cannot start: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:
+        print(f"soniox emulator: cannot listen: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    return EXIT_OK
+
+
+def _emulator_info(emu: Emulator, tmp: Path) -> dict[str, Any]:
+    info: dict[str, Any] = {
+        "url": emu.url,
+        "rest_base_url": emu.rest_base_url,
+        "ws_url": emu.ws_url,
+        "tls_url": None,
+        "tls_rest_base_url": None,
+        "tls_ws_url": None,
+        "ca_cert_pem": None,
+        "ca_cert_file": None,
+        "api_key": emu.api_key,
+        "pid": emu.pid,
+        "storage_dir": str(emu.storage_dir),
+    }
+    if emu.config.tls:
+        ca_file = tmp / "emulator-ca.pem"
+        ca_file.write_bytes(emu.ca_cert_pem)
+        info.update(
+            tls_url=emu.tls_url,
+            tls_rest_base_url=emu.tls_rest_base_url,
+            tls_ws_url=emu.tls_ws_url,
+            ca_cert_pem=emu.ca_cert_pem.decode("ascii"),
+            ca_cert_file=str(ca_file),
+        )
+    return info
+
+
+def _print_human(info: dict[str, Any]) -> None:
+    lines = [
+        "Soniox emulator running",
+        f"  REST base URL:      {info['rest_base_url']}",
+        f"  WebSocket URL:      {info['ws_url']}",
+    ]
+    if info["tls_url"]:
+        lines += [
+            f"  TLS REST base URL:  {info['tls_rest_base_url']}",
+            f"  TLS WebSocket URL:  {info['tls_ws_url']}",
+            f"  CA certificate:     {info['ca_cert_file']}",
+        ]
+    lines += [
+        f"  API key:            {info['api_key']}",
+        "Press Ctrl-C to stop.",
+    ]
+    print("\n".join(lines), flush=True)
+
+
+def _install_stop_signals(stop: threading.Event) -> None:
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def _handler(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, _handler)
+    if hasattr(signal, "SIGTERM"):
+        signal.signal(signal.SIGTERM, _handler)
+
+
+def _watch_lifeline(stdin: TextIO, stop: threading.Event) -> None:
+    """Stop when standard input closes: the parent that started us is gone."""
+
+    def watch() -> None:
+        try:
+            while stdin.readline():
+                pass
+        except (OSError, ValueError):
+            pass
+        stop.set()
+
+    threading.Thread(target=watch, name="soniox-emulator-lifeline", daemon=True).start()
+
+
+COMMANDS: list[Callable[[Any], None]] = [_add_emulator_command]
+"""Subcommand registrars: each takes argparse's subparsers object and adds one command."""
