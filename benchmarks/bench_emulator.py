@@ -66,8 +66,10 @@ def upload_once(emu: Emulator, size: int, http2: bool) -> tuple[float, float]:
         response = client.post(f"{emu.rest_base_url}/files", content=body, headers=headers)
         elapsed = time.perf_counter() - start
     response.raise_for_status()
+    assert response.json()["size"] == size, "the emulator stored a different size"
     file_id = response.json()["id"]
-    httpx.delete(f"{emu.rest_base_url}/files/{file_id}", headers=headers)
+    auth = {"authorization": headers["authorization"]}
+    httpx.delete(f"{emu.rest_base_url}/files/{file_id}", headers=auth).raise_for_status()
     return size / 2**20 / elapsed, rss.delta_mib
 
 

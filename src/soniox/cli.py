@@ -2,7 +2,12 @@
 
 Each subcommand registers itself with :func:`build_parser` through a function in
 :data:`COMMANDS`, so later commands (``transcribe``, ``files``, ``jobs``, ``models``, ``demo``)
-are one function each. Today: ``soniox emulator`` runs the local Soniox-compatible server.
+are one function each. Today: ``soniox emulator`` runs the local Soniox-compatible server and ``soniox demo``
+transcribes the bundled sample against it.
+
+Keep this module's top-level imports to the standard library: handlers import what they need
+when they run, so ``python -m soniox.emulator`` never loads the SDK's client code (the emulator
+is the independent other side of the wire) and ``soniox --help`` stays fast.
 """
 
 from __future__ import annotations
@@ -176,7 +181,7 @@ def _run_emulator(args: argparse.Namespace) -> int:
         return EXIT_USAGE
 
     stop = threading.Event()
-    _install_stop_signals(stop)
+    restore = _install_stop_signals(stop)
     try:
         with Emulator(config) as emu, tempfile.TemporaryDirectory(prefix="soniox-ca-") as tmp:
             info = _emulator_info(emu, Path(tmp))
@@ -198,6 +203,8 @@ def _run_emulator(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"soniox emulator: cannot listen: {exc}", file=sys.stderr)
         return EXIT_FAILURE
+    finally:
+        restore()
     return EXIT_OK
 
 
@@ -247,16 +254,22 @@ def _print_human(info: dict[str, Any]) -> None:
     print("\n".join(lines), flush=True)
 
 
-def _install_stop_signals(stop: threading.Event) -> None:
+def _install_stop_signals(stop: threading.Event) -> Callable[[], None]:
+    """Make SIGINT/SIGTERM set ``stop``; returns a function restoring the previous handlers."""
     if threading.current_thread() is not threading.main_thread():
-        return
+        return lambda: None
 
     def _handler(_signum: int, _frame: FrameType | None) -> None:
         stop.set()
 
-    signal.signal(signal.SIGINT, _handler)
-    if hasattr(signal, "SIGTERM"):
-        signal.signal(signal.SIGTERM, _handler)
+    names = [name for name in ("SIGINT", "SIGTERM") if hasattr(signal, name)]
+    previous = {name: signal.signal(getattr(signal, name), _handler) for name in names}
+
+    def restore() -> None:
+        for name, handler in previous.items():
+            signal.signal(getattr(signal, name), handler)
+
+    return restore
 
 
 def _watch_lifeline(stdin: TextIO, stop: threading.Event) -> None:
@@ -273,5 +286,42 @@ def _watch_lifeline(stdin: TextIO, stop: threading.Event) -> None:
     threading.Thread(target=watch, name="soniox-emulator-lifeline", daemon=True).start()
 
 
-COMMANDS: list[Callable[[Any], None]] = [_add_emulator_command]
+# soniox demo ----------------------------------------------------------------------------------
+def _add_demo_command(subparsers: Any) -> None:
+    sub: argparse.ArgumentParser = subparsers.add_parser(
+        "demo",
+        help="transcribe the bundled sample against the embedded emulator (no API key needed)",
+        description=(
+            "Start the embedded emulator, upload the bundled English sample (or AUDIO), "
+            "transcribe it and print the transcript. Uses the offline pocketsphinx engine when "
+            "the emulator-asr extra is installed."
+        ),
+    )
+    sub.add_argument("audio", nargs="?", type=Path, help="a WAV file to transcribe instead")
+    sub.add_argument(
+        "--engine", choices=["deterministic", "pocketsphinx"], help="recognition engine"
+    )
+    sub.set_defaults(handler=_run_demo)
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    missing = _missing_emulator_modules()
+    if missing:
+        print(_extra_missing_message(missing), file=sys.stderr)
+        return EXIT_USAGE
+    audio: Path | None = args.audio
+    if audio is not None and not audio.is_file():
+        print(f"soniox demo: no such file: {audio}", file=sys.stderr)
+        return EXIT_USAGE
+    from .demo import run_demo
+
+    try:
+        run_demo(audio, engine=args.engine)
+    except Exception as exc:  # the demo's whole point is a readable outcome
+        print(f"soniox demo failed: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    return EXIT_OK
+
+
+COMMANDS: list[Callable[[Any], None]] = [_add_emulator_command, _add_demo_command]
 """Subcommand registrars: each takes argparse's subparsers object and adds one command."""

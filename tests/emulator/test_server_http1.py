@@ -228,12 +228,13 @@ def test_expect_continue_is_answered_when_the_app_reads(
     sock = connect(emu.url)
     try:
         sock.sendall(
-            b"POST /upload HTTP/1.1\r\nhost: x\r\ncontent-length: 5\r\nexpect: 100-continue\r\n\r\n"
+            b"POST /upload HTTP/1.1\r\nhost: x\r\ncontent-length: 5\r\n"
+            b"expect: 100-continue\r\nconnection: close\r\n\r\n"
         )
         interim = sock.recv(1024)
         assert interim.startswith(b"HTTP/1.1 100")
         sock.sendall(b"hello")
-        final = sock.recv(65536)
+        final = recv_all(sock)
     finally:
         sock.close()
     assert final.startswith(b"HTTP/1.1 200")

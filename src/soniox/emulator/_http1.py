@@ -12,8 +12,8 @@ import asyncio
 import contextlib
 import json
 import uuid
-from http import HTTPStatus
 from collections.abc import AsyncIterator
+from http import HTTPStatus
 
 import h11
 

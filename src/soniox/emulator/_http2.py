@@ -129,6 +129,8 @@ class Http2Connection:
                     break
                 if self._cutting:
                     continue  # linger: discard input until the client closes (see cut())
+                if self._lost:
+                    break  # closed meanwhile (server shutdown): h2 would refuse the input
                 self._receive(data)
                 await self._drain()
                 if self._peer_goaway and not self._streams:
@@ -144,15 +146,16 @@ class Http2Connection:
             await self._finish()
 
     async def _finish(self) -> None:
-        self._lost = True
-        for stream in self._streams.values():
-            stream.gone()
+        """Let the stream handlers see the connection is gone and finish; cancel them if we are."""
+        self._lose()
         try:
             if self._tasks:
                 await asyncio.gather(*self._tasks, return_exceptions=True)
-        finally:
+        except asyncio.CancelledError:
             for task in self._tasks:
                 task.cancel()
+            raise
+        finally:
             self._writer.close()
 
     def _receive(self, data: bytes) -> None:

@@ -22,16 +22,20 @@ httpcore failure                            raised as
 ==========================================  ==============================================
 ConnectError                                RequestNotSentError (never reached the server)
 ConnectTimeout, PoolTimeout                 ConnectTimeoutError (never reached the server)
-GOAWAY seen before this stream was sent,    RequestNotSentError
-GOAWAY with last_stream_id 0,
-RST_STREAM(REFUSED_STREAM)
+HTTP/2: failure before the request's last  RequestNotSentError
+frame was written (e.g. the connection a
+GOAWAY closed), GOAWAY with last_stream_id
+0, RST_STREAM(REFUSED_STREAM)
 ReadError, WriteError, RemoteProtocolError  ResponseLostError (may have been processed)
 ReadTimeout / WriteTimeout                  ReadTimeoutError / WriteTimeoutError
 any timeout cut short by the call deadline  DeadlineExceededError
 ==========================================  ==============================================
 
-(httpcore turns a write error into an attempt to read an early answer, so a reset while the
-request is being written surfaces as a read failure: classified as possibly processed.)
+On the HTTP/2 lanes a tiny ``trace`` hook (httpcore's documented extension) records whether the
+request's last frame was written: a server cannot act on a request it never received whole, and
+many concurrent streams on a connection closed by GOAWAY fail exactly there. On HTTP/1.1 httpcore
+turns a write error into an attempt to read an early answer, so a reset while the request is
+being written surfaces as a read failure: classified as possibly processed.
 """
 
 from __future__ import annotations
@@ -55,6 +59,7 @@ from soniox.errors import (
     TransportError,
 )
 
+from . import _h2fix
 from .base import SYSTEM_CLOCK, Clock, attempt_timeout, timeout_error
 from .request import URL, Request, StreamBody, Timeout
 from .response import RawHeaders, Response
@@ -142,6 +147,10 @@ class HttpxTransport:
         return self._clock
 
     @property
+    def is_closed(self) -> bool:
+        return self._closed
+
+    @property
     def default_timeout(self) -> Timeout:
         return self._timeout
 
@@ -191,7 +200,8 @@ class HttpxTransport:
                 pool = self._sync_pools.get(lane)
                 if pool is None:
                     self._check_open()
-                    pool = self._sync_pools[lane] = httpcore.ConnectionPool(**self._pool_args(lane))
+                    cls = _h2fix.ConnectionPool if _h2fix_used(lane) else httpcore.ConnectionPool
+                    pool = self._sync_pools[lane] = cls(**self._pool_args(lane))
         return pool
 
     def _async_pool(self, lane: Lane) -> httpcore.AsyncConnectionPool:
@@ -201,9 +211,12 @@ class HttpxTransport:
                 pool = self._async_pools.get(lane)
                 if pool is None:
                     self._check_open()
-                    pool = self._async_pools[lane] = httpcore.AsyncConnectionPool(
-                        **self._pool_args(lane)
+                    acls = (
+                        _h2fix.AsyncConnectionPool
+                        if _h2fix_used(lane)
+                        else httpcore.AsyncConnectionPool
                     )
+                    pool = self._async_pools[lane] = acls(**self._pool_args(lane))
         return pool
 
     def _check_open(self) -> None:
@@ -223,13 +236,15 @@ class HttpxTransport:
             scheme=origin[0], host=origin[1], port=url.port, target=url.target.encode("ascii")
         )
 
-    def _extensions(self, limits: _Limits) -> dict[str, Any]:
+    def _extensions(self, limits: _Limits, progress: _Progress | None) -> dict[str, Any]:
         timeout = limits[0]
         ext = self._ext_cache.get(timeout)
         if ext is None:
             ext = {"timeout": timeout.as_dict()}
             if len(self._ext_cache) < 64:
                 self._ext_cache[timeout] = ext
+        if progress is not None:
+            return {"timeout": ext["timeout"], "trace": progress}
         return ext
 
     def _headers(self, request: Request, url: URL) -> list[tuple[bytes, bytes]]:
@@ -261,20 +276,23 @@ class HttpxTransport:
             content = chunks
         else:
             content = body
+        lane = self.lane(request)
+        progress = None if lane == "h1" else _Progress()
         hreq = httpcore.Request(
             request.method,
             hurl,
             headers=self._headers(request, url),
             content=content,
-            extensions=self._extensions(limits),
+            extensions=self._extensions(limits, progress),
         )
-        pool = self._sync_pool(self.lane(request))
+        pool = self._sync_pool(lane)
         clock = self._clock
         started = clock.now()
         try:
             hresp = pool.handle_request(hreq)
         except Exception as exc:
-            raise classify_error(exc, request, limits) from exc
+            sent = None if progress is None else progress.sent
+            raise classify_error(exc, request, limits, sent=sent) from exc
         raw_headers = hresp.headers
         decoder = _decoder(raw_headers) if self._accept_encoding else None
         version = _http_version(hresp)
@@ -319,20 +337,23 @@ class HttpxTransport:
             content = _as_async(chunks) if isinstance(chunks, Iterable) else chunks
         else:
             content = body
+        lane = self.lane(request)
+        progress = None if lane == "h1" else _AsyncProgress()
         hreq = httpcore.Request(
             request.method,
             hurl,
             headers=self._headers(request, url),
             content=content,
-            extensions=self._extensions(limits),
+            extensions=self._extensions(limits, progress),
         )
-        pool = self._async_pool(self.lane(request))
+        pool = self._async_pool(lane)
         clock = self._clock
         started = clock.now()
         try:
             hresp = await pool.handle_async_request(hreq)
         except Exception as exc:
-            raise classify_error(exc, request, limits) from exc
+            sent = None if progress is None else progress.sent
+            raise classify_error(exc, request, limits, sent=sent) from exc
         raw_headers = hresp.headers
         decoder = _decoder(raw_headers) if self._accept_encoding else None
         version = _http_version(hresp)
@@ -373,8 +394,7 @@ class HttpxTransport:
             self._sync_pools.clear()
         for pool in pools:
             pool.close()
-        if not self._async_pools:
-            self._closed = True
+        self._closed = True
 
     async def aclose(self) -> None:
         """Close every pool."""
@@ -392,6 +412,38 @@ class HttpxTransport:
             f"HttpxTransport(http2={self.http2}, lanes={lanes}, "
             f"max_connections={self._pool_kwargs['max_connections']}, timeout={self._timeout})"
         )
+
+
+def _h2fix_used(lane: Lane) -> bool:
+    """HTTP/2 lanes use pools with httpcore's GOAWAY race fixed (see ``_h2fix``)."""
+    return lane != "h1" and _h2fix.SUPPORTED
+
+
+# --- send progress (HTTP/2 lanes) ------------------------------------------------------------
+
+
+class _Progress:
+    """httpcore ``trace`` hook: was the whole request written? (reset if the pool re-sends)."""
+
+    __slots__ = ("sent",)
+
+    def __init__(self) -> None:
+        self.sent = False
+
+    def __call__(self, name: str, info: Mapping[str, Any]) -> None:
+        if name.endswith("send_request_body.complete"):
+            self.sent = True
+        elif name.endswith("send_request_headers.started"):
+            self.sent = False
+
+
+class _AsyncProgress(_Progress):
+    """The async form httpcore requires (the callback must return a coroutine)."""
+
+    __slots__ = ()
+
+    async def __call__(self, name: str, info: Mapping[str, Any]) -> None:  # type: ignore[override]
+        _Progress.__call__(self, name, info)
 
 
 # --- responses -------------------------------------------------------------------------------
@@ -535,12 +587,18 @@ def never_processed(exc: BaseException) -> bool:
 
 
 def classify_error(
-    exc: BaseException, request: Request, limits: _Limits, *, answered: bool = False
+    exc: BaseException,
+    request: Request,
+    limits: _Limits,
+    *,
+    answered: bool = False,
+    sent: bool | None = None,
 ) -> SonioxError:
     """Map an httpcore/h2 failure to the SDK's errors (see the module table).
 
     ``answered``: the status line had arrived (the failure is in the body), so the request was
-    certainly processed.
+    certainly processed. ``sent``: whether the request's last byte was written (None: unknown,
+    as on HTTP/1.1); False means the server never had the whole request.
     """
     if isinstance(exc, SonioxError):
         return exc
@@ -550,7 +608,7 @@ def classify_error(
     where = f"{request.method} {request.url.scheme}://{request.url.netloc}{request.path}"
     detail = _describe(exc)
     cls: type[TransportError]
-    if not answered and never_processed(exc):
+    if not answered and (sent is False or never_processed(exc)):
         cls = RequestNotSentError
         message = f"request not sent ({detail}): {where}"
     else:

@@ -1,0 +1,169 @@
+"""Connection pools for the HTTP/2 lanes, with one httpcore 1.0 GOAWAY race fixed.
+
+The race (encode/httpcore discussion #1041, PR #1054): stream S waits for its response while
+another stream's read pulls in both S's response and the server's GOAWAY. When S then takes the
+read lock, httpcore checks "connection terminated" *before* "do I already have events", and fails
+S with ``RemoteProtocolError`` although its answer is sitting in the buffer. Under many
+concurrent streams ~1 in 5 in-flight requests at a GOAWAY were lost that way in our tests; for a
+POST that means a processed request reported as failed.
+
+The fix is scoped to the pools this SDK creates (no global patching): our HTTP/2 connection
+class consults the buffered events before giving up, and our pool/connection classes differ from
+httpcore's only in using it. It is used when httpcore is the 1.0 series (the internals it
+relies on); anything else falls back to stock pools.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import h2.events
+import httpcore
+from httpcore._async.connection import AsyncHTTPConnection
+from httpcore._async.http2 import AsyncHTTP2Connection
+from httpcore._async.http11 import AsyncHTTP11Connection
+from httpcore._sync.connection import HTTPConnection
+from httpcore._sync.http2 import HTTP2Connection
+from httpcore._sync.http11 import HTTP11Connection
+
+__all__ = ["SUPPORTED", "ConnectionPool", "AsyncConnectionPool"]
+
+SUPPORTED = httpcore.__version__.startswith("1.0.")
+
+_StreamEvent = h2.events.ResponseReceived | h2.events.DataReceived | h2.events.StreamEnded
+
+
+# --- HTTP/2 connections: answer from buffered events before failing ------------------------------
+
+
+class _HTTP2Connection(HTTP2Connection):
+    def _receive_stream_event(self, request: httpcore.Request, stream_id: int) -> _StreamEvent:
+        while not self._events.get(stream_id):
+            try:
+                self._receive_events(request, stream_id)
+            except httpcore.RemoteProtocolError:
+                if not self._events.get(stream_id):
+                    raise
+        event = self._events[stream_id].pop(0)
+        if isinstance(event, h2.events.StreamReset):
+            raise httpcore.RemoteProtocolError(event)
+        return event
+
+
+class _AsyncHTTP2Connection(AsyncHTTP2Connection):
+    async def _receive_stream_event(
+        self, request: httpcore.Request, stream_id: int
+    ) -> _StreamEvent:
+        while not self._events.get(stream_id):
+            try:
+                await self._receive_events(request, stream_id)
+            except httpcore.RemoteProtocolError:
+                if not self._events.get(stream_id):
+                    raise
+        event = self._events[stream_id].pop(0)
+        if isinstance(event, h2.events.StreamReset):
+            raise httpcore.RemoteProtocolError(event)
+        return event
+
+
+# --- connections that build the classes above (httpcore 1.0.x handle_request, verbatim) ---------
+
+
+class _HTTPConnection(HTTPConnection):
+    def handle_request(self, request: httpcore.Request) -> httpcore.Response:
+        if not self.can_handle_request(request.url.origin):
+            raise RuntimeError(
+                f"Attempted to send request to {request.url.origin} on connection to {self._origin}"
+            )
+        try:
+            with self._request_lock:
+                if self._connection is None:
+                    stream = self._connect(request)
+                    ssl_object = stream.get_extra_info("ssl_object")
+                    http2_negotiated = (
+                        ssl_object is not None and ssl_object.selected_alpn_protocol() == "h2"
+                    )
+                    if http2_negotiated or (self._http2 and not self._http1):
+                        self._connection = _HTTP2Connection(
+                            origin=self._origin,
+                            stream=stream,
+                            keepalive_expiry=self._keepalive_expiry,
+                        )
+                    else:
+                        self._connection = HTTP11Connection(
+                            origin=self._origin,
+                            stream=stream,
+                            keepalive_expiry=self._keepalive_expiry,
+                        )
+        except BaseException:
+            self._connect_failed = True
+            raise
+        return self._connection.handle_request(request)
+
+
+class _AsyncHTTPConnection(AsyncHTTPConnection):
+    async def handle_async_request(self, request: httpcore.Request) -> httpcore.Response:
+        if not self.can_handle_request(request.url.origin):
+            raise RuntimeError(
+                f"Attempted to send request to {request.url.origin} on connection to {self._origin}"
+            )
+        try:
+            async with self._request_lock:
+                if self._connection is None:
+                    stream = await self._connect(request)
+                    ssl_object = stream.get_extra_info("ssl_object")
+                    http2_negotiated = (
+                        ssl_object is not None and ssl_object.selected_alpn_protocol() == "h2"
+                    )
+                    if http2_negotiated or (self._http2 and not self._http1):
+                        self._connection = _AsyncHTTP2Connection(
+                            origin=self._origin,
+                            stream=stream,
+                            keepalive_expiry=self._keepalive_expiry,
+                        )
+                    else:
+                        self._connection = AsyncHTTP11Connection(
+                            origin=self._origin,
+                            stream=stream,
+                            keepalive_expiry=self._keepalive_expiry,
+                        )
+        except BaseException:
+            self._connect_failed = True
+            raise
+        return await self._connection.handle_async_request(request)
+
+
+# --- pools -------------------------------------------------------------------------------------
+
+
+def _connection_kwargs(pool: Any, origin: httpcore.Origin) -> dict[str, Any]:
+    return {
+        "origin": origin,
+        "ssl_context": pool._ssl_context,
+        "keepalive_expiry": pool._keepalive_expiry,
+        "http1": pool._http1,
+        "http2": pool._http2,
+        "retries": pool._retries,
+        "local_address": pool._local_address,
+        "uds": pool._uds,
+        "network_backend": pool._network_backend,
+        "socket_options": pool._socket_options,
+    }
+
+
+class ConnectionPool(httpcore.ConnectionPool):
+    """httpcore's pool, building :class:`_HTTPConnection` for direct (non-proxy) origins."""
+
+    def create_connection(self, origin: httpcore.Origin) -> Any:
+        if self._proxy is not None:
+            return super().create_connection(origin)
+        return _HTTPConnection(**_connection_kwargs(self, origin))
+
+
+class AsyncConnectionPool(httpcore.AsyncConnectionPool):
+    """httpcore's async pool, building :class:`_AsyncHTTPConnection` for direct origins."""
+
+    def create_connection(self, origin: httpcore.Origin) -> Any:
+        if self._proxy is not None:
+            return super().create_connection(origin)
+        return _AsyncHTTPConnection(**_connection_kwargs(self, origin))

@@ -1,0 +1,181 @@
+"""The network transport's decisions that need no server: lanes and failure classification."""
+
+from __future__ import annotations
+
+import importlib
+import tomllib
+from pathlib import Path
+
+import h2.errors
+import h2.events
+import h2.exceptions
+import httpcore
+import pytest
+
+from soniox.errors import (
+    ConnectTimeoutError,
+    DeadlineExceededError,
+    ReadTimeoutError,
+    RequestNotSentError,
+    ResponseLostError,
+    WriteTimeoutError,
+)
+from soniox.transport import (
+    URL,
+    HttpxTransport,
+    Request,
+    StreamBody,
+    Timeout,
+    Transport,
+    classify_error,
+    never_processed,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+PLAIN = URL.parse("http://127.0.0.1:9/v1/x")
+TLS = URL.parse("https://api.soniox.com/v1/x")
+LIMITS = (Timeout(), Timeout())
+
+
+def req(url: URL = PLAIN, body: bytes | StreamBody | None = None, method: str = "GET") -> Request:
+    return Request(method, url, body=body)
+
+
+def goaway(last_stream_id: int, code: h2.errors.ErrorCodes = h2.errors.ErrorCodes.NO_ERROR):
+    event = h2.events.ConnectionTerminated()
+    event.error_code = code
+    event.last_stream_id = last_stream_id
+    return event
+
+
+def raised_while_sending(event: h2.events.ConnectionTerminated) -> httpcore.RemoteProtocolError:
+    """What httpcore raises when h2 refuses to send on a connection a GOAWAY closed."""
+    exc = httpcore.RemoteProtocolError(event)
+    exc.__context__ = h2.exceptions.ProtocolError("Invalid input ConnectionInputs.SEND_HEADERS")
+    return exc
+
+
+# --- lanes ------------------------------------------------------------------------------------
+
+
+def test_http11_only_by_default() -> None:
+    """Without http2 every request rides the HTTP/1.1 pool."""
+    assert HttpxTransport().lane(req(TLS)) == "h1"
+
+
+def test_small_calls_ride_http2_when_enabled() -> None:
+    """With http2: https uses ALPN h2, plain http uses h2c prior knowledge."""
+    transport = HttpxTransport(http2=True)
+    assert transport.lane(req(TLS)) == "h2"
+    assert transport.lane(req(PLAIN, b"{}", "POST")) == "h2c"
+
+
+def test_large_uploads_stay_on_http11_even_with_http2() -> None:
+    """Bodies above http2_max_body go over HTTP/1.1 (pure-Python h2 uploads are ~9x slower)."""
+    transport = HttpxTransport(http2=True, http2_max_body=1024)
+    assert transport.lane(req(TLS, b"x" * 1025, "POST")) == "h1"
+    assert transport.lane(req(TLS, b"x" * 1024, "POST")) == "h2"
+
+
+def test_streams_of_unknown_length_stay_on_http11() -> None:
+    """A stream without a declared length could be large: HTTP/1.1."""
+    body = StreamBody.from_factory(lambda: iter([b"x"]))
+    assert HttpxTransport(http2=True).lane(req(TLS, body, "POST")) == "h1"
+
+
+def test_httpx_transport_satisfies_the_protocol() -> None:
+    """HttpxTransport is a Transport (sync and async send, close, clock)."""
+    assert isinstance(HttpxTransport(), Transport)
+
+
+def test_repr_shows_settings_not_secrets() -> None:
+    """repr names the protocol choice, lanes in use and limits."""
+    text = repr(HttpxTransport(http2=True))
+    assert "http2=True" in text and "lanes=[]" in text
+
+
+# --- classification ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("exc", "expected"),
+    [
+        (httpcore.ConnectError("refused"), RequestNotSentError),
+        (httpcore.ConnectTimeout("slow"), ConnectTimeoutError),
+        (httpcore.PoolTimeout("busy"), ConnectTimeoutError),
+        (httpcore.ReadTimeout("slow"), ReadTimeoutError),
+        (httpcore.WriteTimeout("slow"), WriteTimeoutError),
+        (httpcore.ReadError("reset"), ResponseLostError),
+        (httpcore.WriteError("reset"), ResponseLostError),
+        (httpcore.RemoteProtocolError("Server disconnected"), ResponseLostError),
+    ],
+)
+def test_httpcore_failures_map_to_the_error_tree(exc: Exception, expected: type) -> None:
+    """Connect-phase failures never reached the server; the rest may have been processed."""
+    error = classify_error(exc, req(), LIMITS)
+    assert type(error) is expected
+
+
+def test_goaway_seen_before_sending_is_not_processed() -> None:
+    """A stream h2 refused to send after GOAWAY never reached the server: retry is safe."""
+    exc = raised_while_sending(goaway(last_stream_id=199))
+    assert never_processed(exc)
+    assert isinstance(classify_error(exc, req(method="POST"), LIMITS), RequestNotSentError)
+
+
+def test_goaway_with_last_stream_zero_is_not_processed() -> None:
+    """last_stream_id=0: the server acted on nothing on this connection."""
+    exc = httpcore.RemoteProtocolError(goaway(0, h2.errors.ErrorCodes.PROTOCOL_ERROR))
+    assert never_processed(exc)
+
+
+def test_goaway_while_waiting_for_an_answer_may_have_been_processed() -> None:
+    """A stream at or below last_stream_id was accepted: the server may be processing it."""
+    exc = httpcore.RemoteProtocolError(goaway(last_stream_id=7))
+    assert not never_processed(exc)
+    assert isinstance(classify_error(exc, req(), LIMITS), ResponseLostError)
+
+
+def test_refused_stream_is_not_processed() -> None:
+    """RST_STREAM(REFUSED_STREAM) guarantees no processing (RFC 9113 §8.7)."""
+    event = h2.events.StreamReset(stream_id=3)
+    event.error_code = h2.errors.ErrorCodes.REFUSED_STREAM
+    assert never_processed(httpcore.RemoteProtocolError(event))
+    event.error_code = h2.errors.ErrorCodes.CANCEL
+    assert not never_processed(httpcore.RemoteProtocolError(event))
+
+
+def test_failures_after_the_status_line_are_responses_lost() -> None:
+    """A body cut short was certainly processed, whatever the error."""
+    error = classify_error(httpcore.ConnectError("x"), req(), LIMITS, answered=True)
+    assert isinstance(error, ResponseLostError)
+
+
+def test_a_timeout_cut_by_the_deadline_is_a_deadline_error() -> None:
+    """When the deadline shortened the read limit, the deadline is what ran out."""
+    limits = (Timeout(read=0.5), Timeout(read=60))
+    error = classify_error(httpcore.ReadTimeout("x"), req(), limits)
+    assert isinstance(error, DeadlineExceededError)
+
+
+def test_error_messages_name_the_request_and_the_cause() -> None:
+    """Messages say what failed and why, for humans reading logs."""
+    error = classify_error(httpcore.ConnectError("Connection refused"), req(), LIMITS)
+    assert "GET http://127.0.0.1:9/v1/x" in str(error)
+    assert "Connection refused" in str(error)
+
+
+# --- dependencies ---------------------------------------------------------------------------------
+
+
+def test_sniffio_is_a_core_dependency_and_installed() -> None:
+    """httpcore imports sniffio per async request; without it async calls are 23-50 % slower."""
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    assert any(dep.startswith("sniffio") for dep in deps)
+    assert importlib.util.find_spec("sniffio") is not None
+
+
+def test_h2_is_a_core_dependency() -> None:
+    """HTTP/2 must work without extras."""
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    assert any(dep.startswith("h2") for dep in deps)
