@@ -74,3 +74,17 @@ def test_soak_tests_are_opt_in() -> None:
     """The soak marker is registered so long runs stay out of the default suite."""
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
     assert any(m.startswith("soak:") for m in config["markers"])
+
+
+def test_public_api_is_reexported_flat_and_lazily() -> None:
+    """Every name in soniox.__all__ resolves, and importing soniox loads no client code."""
+    import subprocess
+    import sys
+
+    import soniox
+
+    for name in soniox.__all__:
+        assert getattr(soniox, name) is not None
+    probe = "import sys, soniox; print('soniox.client' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -1,9 +1,105 @@
 """soniox — Python SDK for the Soniox speech-to-text API.
 
-The SDK itself lands issue by issue; what ships today is the local Soniox-compatible emulator
-(:mod:`soniox.emulator`, extra ``soniox-transport[emulator]``) and the ``soniox`` command.
+The public API, flat::
+
+    from soniox import SonioxClient, SonioxConfig, RateLimitError
+
+    with SonioxClient(config=SonioxConfig.production()) as client:   # SONIOX_API_KEY
+        print([m.id for m in client.models.list()])
+
+Names load on first use (PEP 562), so ``import soniox`` stays cheap and the emulator
+(:mod:`soniox.emulator`, extra ``emulator``) never pulls in the client.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
 
-__all__ = ["__version__"]
+if TYPE_CHECKING:
+    from .client import AsyncSonioxClient, SonioxClient
+    from .config import SonioxConfig
+    from .errors import (
+        AuthenticationError,
+        ClientValidationError,
+        ConflictError,
+        DeadlineExceededError,
+        InvalidRequestError,
+        NotFoundError,
+        PaymentRequiredError,
+        PermissionDeniedError,
+        RateLimitError,
+        RequestNotSentError,
+        ResponseLostError,
+        ServerError,
+        SonioxAPIError,
+        SonioxError,
+        SonioxTimeoutError,
+        TransportError,
+    )
+    from .middleware import HookMiddleware, Middleware, Retry, RetryPolicy, Stack
+    from .transport import HttpxTransport, Request, RequestOptions, Response, Transport
+
+__all__ = [
+    "__version__",
+    # clients and configuration
+    "SonioxClient",
+    "AsyncSonioxClient",
+    "SonioxConfig",
+    # composing the stack
+    "Stack",
+    "Middleware",
+    "HookMiddleware",
+    "Retry",
+    "RetryPolicy",
+    # transport
+    "Request",
+    "RequestOptions",
+    "Response",
+    "Transport",
+    "HttpxTransport",
+    # errors (the whole tree lives in soniox.errors)
+    "SonioxError",
+    "SonioxAPIError",
+    "ClientValidationError",
+    "InvalidRequestError",
+    "AuthenticationError",
+    "PermissionDeniedError",
+    "PaymentRequiredError",
+    "NotFoundError",
+    "ConflictError",
+    "RateLimitError",
+    "ServerError",
+    "TransportError",
+    "RequestNotSentError",
+    "ResponseLostError",
+    "SonioxTimeoutError",
+    "DeadlineExceededError",
+]
+
+_MODULE_OF: dict[str, str] = {
+    "SonioxClient": "client",
+    "AsyncSonioxClient": "client",
+    "SonioxConfig": "config",
+    **dict.fromkeys(
+        ("Stack", "Middleware", "HookMiddleware", "Retry", "RetryPolicy"), "middleware"
+    ),
+    **dict.fromkeys(
+        ("Request", "RequestOptions", "Response", "Transport", "HttpxTransport"), "transport"
+    ),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in __all__ or name == "__version__":
+        raise AttributeError(f"module 'soniox' has no attribute {name!r}")
+    module = _MODULE_OF.get(name, "errors")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -26,7 +26,8 @@ def test_sync_models_list(emulator: Emulator, http2: bool) -> None:
     config = SonioxConfig(api_key=emulator.api_key, base_url=emulator.rest_base_url, http2=http2)
     with SonioxClient(config=config) as client:
         models = client.models.list()
-    assert models and all(isinstance(m, Model) for m in models)
+    assert models
+    assert all(isinstance(m, Model) for m in models)
     entry = emulator.journal.entries(path="/v1/models")[0]
     assert entry.http_version == ("2" if http2 else "1.1")
 
@@ -62,7 +63,8 @@ def test_a_wrong_key_raises_authentication_error(emulator: Emulator) -> None:
     with SonioxClient(config=config) as client, pytest.raises(AuthenticationError) as caught:
         client.models.list()
     assert caught.value.status == 401
-    assert wrong not in str(caught.value) and wrong not in repr(caught.value)
+    assert wrong not in str(caught.value)
+    assert wrong not in repr(caught.value)
     assert len(emulator.journal.entries(path="/v1/models")) == 1
 
 
@@ -77,7 +79,8 @@ def test_many_concurrent_calls_share_one_http2_connection(emulator: Emulator) ->
 
     assert asyncio.run(main()) == 100
     entries = emulator.journal.entries(path="/v1/models")
-    assert len(entries) == 100 and {e.http_version for e in entries} == {"2"}
+    assert len(entries) == 100
+    assert {e.http_version for e in entries} == {"2"}
 
 
 def test_the_example_lists_models_against_the_emulator(emulator: Emulator) -> None:

@@ -132,7 +132,8 @@ def test_truncated_body_on_a_get_is_retried(
     emulator.faults.inject("truncate", "/v1/models", after_bytes=100)
     assert invoke(mode, config, list_models)
     outcomes = [e.outcome for e in emulator.journal.entries(path="/v1/models")]
-    assert outcomes[0] == "truncated" and outcomes[-1] == "completed"
+    assert outcomes[0] == "truncated"
+    assert outcomes[-1] == "completed"
 
 
 def test_a_post_reset_after_processing_is_not_retried(

@@ -13,7 +13,12 @@ import pytest
 from soniox.client import AsyncSonioxClient, SonioxClient
 from soniox.config import SonioxConfig
 from soniox.emulator import Emulator
-from soniox.errors import DeadlineExceededError, ReadTimeoutError, RequestNotSentError
+from soniox.errors import (
+    DeadlineExceededError,
+    NotFoundError,
+    ReadTimeoutError,
+    RequestNotSentError,
+)
 from soniox.middleware import Stack
 from soniox.transport import HttpxTransport, Request, StreamBody, Timeout
 
@@ -68,9 +73,9 @@ def test_async_streaming_response(emulator: Emulator) -> None:
 def test_error_answers_are_read_even_when_streaming(emulator: Emulator) -> None:
     """An error status arrives fully read, so the error carries the body's details."""
     emulator.faults.fail("/v1/models", status=404, error_type="file_not_found")
-    with SonioxClient(config=cfg(emulator, max_retries=0)) as client:
-        with pytest.raises(Exception, match="file_not_found"):
-            client.request("GET", "/models", stream=True)
+    client = SonioxClient(config=cfg(emulator, max_retries=0))
+    with client, pytest.raises(NotFoundError, match="file_not_found"):
+        client.request("GET", "/models", stream=True)
 
 
 # --- protocol lanes -----------------------------------------------------------------------------
@@ -164,9 +169,9 @@ def test_the_async_deadline_cuts_a_slow_answer(emulator: Emulator) -> None:
 def test_a_stalled_body_hits_the_read_timeout(emulator: Emulator) -> None:
     """Bytes arriving slower than the read timeout end in ReadTimeoutError."""
     emulator.faults.inject("slow_body", "/v1/models", chunk_size=64, chunk_delay_s=1.0, times=5)
-    with SonioxClient(config=cfg(emulator, read_timeout=0.2, max_retries=0)) as client:
-        with pytest.raises(ReadTimeoutError):
-            client.models.list()
+    client = SonioxClient(config=cfg(emulator, read_timeout=0.2, max_retries=0))
+    with client, pytest.raises(ReadTimeoutError):
+        client.models.list()
 
 
 def test_transport_alone_sends_a_request(emulator: Emulator) -> None:
@@ -180,5 +185,6 @@ def test_transport_alone_sends_a_request(emulator: Emulator) -> None:
         response = Stack().run(request, transport)
     finally:
         transport.close()
-    assert response.status == 200 and response.http_version == "HTTP/1.1"
+    assert response.status == 200
+    assert response.http_version == "HTTP/1.1"
     assert response.json()["models"]

@@ -26,7 +26,8 @@ def test_default_endpoints_are_the_public_api() -> None:
 def test_repr_hides_the_api_key() -> None:
     """The key is shown as *** in repr."""
     text = repr(SonioxConfig(api_key=KEY))
-    assert KEY not in text and "api_key='***'" in text
+    assert KEY not in text
+    assert "api_key='***'" in text
 
 
 @pytest.mark.parametrize(
@@ -43,7 +44,9 @@ def test_repr_hides_the_api_key() -> None:
         ("api_key", "  ", "non-empty"),
     ],
 )
-def test_invalid_values_say_which_field_and_what_to_use(field: str, value: object, hint: str) -> None:
+def test_invalid_values_say_which_field_and_what_to_use(
+    field: str, value: object, hint: str
+) -> None:
     """Every validation error names the field and what would be accepted."""
     with pytest.raises(ClientValidationError, match=hint) as caught:
         SonioxConfig(**{field: value})
@@ -154,4 +157,5 @@ def test_retry_knobs_flow_into_the_policy() -> None:
     assert (policy.backoff.base, policy.backoff.cap) == (0.2, 3)
     assert policy.retry_after.cap == 9
     retry = build_stack(config)["retry"]
-    assert isinstance(retry, Retry) and retry.policy == policy
+    assert isinstance(retry, Retry)
+    assert retry.policy == policy

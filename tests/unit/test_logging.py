@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 from collections.abc import Iterator
@@ -38,10 +39,8 @@ def stack(**logging_kw: Any) -> Stack:
 
 def run(outcomes: list[Any], **logging_kw: Any) -> None:
     transport = InMemoryTransport.sequence(outcomes, clock=FakeClock())
-    try:
+    with contextlib.suppress(RequestNotSentError):
         stack(**logging_kw).run(Request("GET", BASE.join("/models")), transport)
-    except RequestNotSentError:
-        pass
 
 
 @pytest.fixture
@@ -83,7 +82,9 @@ def test_attempt_records_carry_the_documented_fields(debug: pytest.LogCaptureFix
     assert record.levelno == logging.DEBUG
 
 
-def test_request_id_comes_from_an_error_body_when_no_header(debug: pytest.LogCaptureFixture) -> None:
+def test_request_id_comes_from_an_error_body_when_no_header(
+    debug: pytest.LogCaptureFixture,
+) -> None:
     """The API puts request_id in error bodies; the record picks it up."""
     run([Reply(404, content=b'{"request_id": "r-9", "message": "nope"}')])
     assert debug.records[-1].request_id == "r-9"  # type: ignore[attr-defined]
@@ -93,7 +94,8 @@ def test_transport_failures_are_logged_per_attempt(debug: pytest.LogCaptureFixtu
     """A refused connection yields an error record naming the error type."""
     run([RequestNotSentError("refused"), Reply(200)])
     errors = [r for r in debug.records if getattr(r, "event", "") == "soniox.http.error"]
-    assert errors and errors[0].error == "RequestNotSentError"  # type: ignore[attr-defined]
+    assert errors
+    assert errors[0].error == "RequestNotSentError"
 
 
 def test_retry_record_says_why_and_how_long(debug: pytest.LogCaptureFixture) -> None:
@@ -108,7 +110,8 @@ def test_headers_are_redacted_by_allowlist(debug: pytest.LogCaptureFixture) -> N
     """The bearer key never reaches a record; unknown headers show <redacted>."""
     run([Reply(200, {"x-internal-token": "tok-123", "content-type": "application/json"})])
     record = debug.records[-1]
-    assert KEY not in debug.text and KEY not in str(record.__dict__)
+    assert KEY not in debug.text
+    assert KEY not in str(record.__dict__)
     assert record.request_headers["authorization"] == "<redacted>"  # type: ignore[attr-defined]
     assert record.response_headers["x-internal-token"] == "<redacted>"  # type: ignore[attr-defined]
     assert record.response_headers["content-type"] == "application/json"  # type: ignore[attr-defined]
@@ -144,7 +147,8 @@ def test_structlog_is_used_when_the_application_configured_it(
     events = [entry["event"] for entry in captured_structlog.entries]
     assert events == ["soniox.http.response", "soniox.http.retry", "soniox.http.response"]
     last = captured_structlog.entries[-1]
-    assert last["http_status"] == 200 and last["request_id"] == "abc"
+    assert last["http_status"] == 200
+    assert last["request_id"] == "abc"
     assert last["log_level"] == "debug"
     assert KEY not in str(captured_structlog.entries)
 

@@ -152,9 +152,7 @@ def test_a_wait_past_the_deadline_gives_up_now() -> None:
     """The deadline bounds waits: one that would end after it is not started."""
     policy = RetryPolicy(backoff=Backoff(base=10, cap=10))
     deadline = req(options=RequestOptions(deadline=5.0))
-    decision = policy.decide(
-        deadline, resp(503), 0, now=0.0, wall=0.0, rng=_FixedRandom(10.0)
-    )
+    decision = policy.decide(deadline, resp(503), 0, now=0.0, wall=0.0, rng=_FixedRandom(10.0))
     assert isinstance(decision, GiveUp)
     assert "deadline" in decision.reason
 
@@ -269,7 +267,8 @@ def test_backoff_waits_are_slept_on_the_transport_clock() -> None:
     transport = InMemoryTransport.sequence([Reply(500), Reply(500), Reply(200)], clock=clock)
     run(transport, req(), RetryPolicy(backoff=Backoff(base=1, factor=2, cap=8)))
     assert len(clock.sleeps) == 2
-    assert 0 <= clock.sleeps[0] <= 1 and 0 <= clock.sleeps[1] <= 2
+    assert 0 <= clock.sleeps[0] <= 1
+    assert 0 <= clock.sleeps[1] <= 2
 
 
 def test_deadline_stops_retrying_before_it_passes() -> None:
@@ -291,7 +290,8 @@ def test_retry_runs_identically_under_the_async_driver() -> None:
     stack = Stack([Retry(RetryPolicy(), rng=random.Random(1))])
     response = asyncio.run(stack.arun(req(), transport))
     assert response.status == 200
-    assert len(transport.requests) == 2 and len(clock.sleeps) == 1
+    assert len(transport.requests) == 2
+    assert len(clock.sleeps) == 1
 
 
 def test_one_shot_upload_fails_without_a_second_attempt() -> None:
@@ -314,7 +314,8 @@ def test_replayable_upload_is_sent_again_in_full() -> None:
 def test_retry_repr_shows_the_policy() -> None:
     """repr(Retry) says how it retries."""
     text = repr(Retry(RetryPolicy(max_retries=3)))
-    assert "max_retries=3" in text and "retry_after_cap" in text
+    assert "max_retries=3" in text
+    assert "retry_after_cap" in text
 
 
 def test_invalid_policy_values_say_what_to_fix() -> None:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import random
-from email.utils import format_datetime
 from datetime import UTC, datetime
+from email.utils import format_datetime
 
 import pytest
 from hypothesis import given
@@ -144,7 +144,7 @@ def _run(outcomes: list[Reply], cap: float = 60.0, method: str = "GET"):
 
 def test_the_server_wait_replaces_the_backoff() -> None:
     """A 429 with retry-after-ms: 1200 waits exactly 1.2 s before the retry."""
-    response, transport, clock = _run([Reply(429, {"retry-after-ms": "1200"}), Reply(200)])
+    response, _transport, clock = _run([Reply(429, {"retry-after-ms": "1200"}), Reply(200)])
     assert response.status == 200
     assert clock.sleeps == [1.2]
 
@@ -180,9 +180,7 @@ def test_fail_fast_sends_no_second_request() -> None:
 
 def test_retry_after_on_a_post_429_is_honoured() -> None:
     """A throttled POST was not processed, so it is retried after the server's wait."""
-    response, transport, clock = _run(
-        [Reply(429, {"retry-after": "2"}), Reply(201)], method="POST"
-    )
+    response, transport, clock = _run([Reply(429, {"retry-after": "2"}), Reply(201)], method="POST")
     assert response.status == 201
     assert clock.sleeps == [2.0]
     assert len(transport.requests) == 2

@@ -147,8 +147,10 @@ def test_str_prints_each_layer_with_its_kind() -> None:
     """print(stack) shows a numbered list, hook vs around, and the transport at the end."""
     log: list[str] = []
     text = str(Stack([Tag("a", log), AddHeader()]))
-    assert "1. a" in text and "[around]" in text
-    assert "2. add_header" in text and "[hooks]" in text
+    assert "1. a" in text
+    assert "[around]" in text
+    assert "2. add_header" in text
+    assert "[hooks]" in text
     assert text.rstrip().endswith("transport")
 
 

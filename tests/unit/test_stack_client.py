@@ -139,7 +139,8 @@ def test_with_options_idempotency_key_and_headers() -> None:
     view = client(transport).with_options(idempotency_key="k-1", extra_headers={"x-a": "1"})
     view.request("POST", "/auth/temporary-api-key", json={"usage_type": "transcribe_websocket"})
     sent = transport.requests[0]
-    assert sent.options.idempotency_key == "k-1" and sent.idempotent
+    assert sent.options.idempotency_key == "k-1"
+    assert sent.idempotent
     assert sent.headers.get("x-a") == "1"
     assert sent.headers.get("content-type") == "application/json"
     assert json.loads(transport.bodies[0] or b"") == {"usage_type": "transcribe_websocket"}
@@ -149,7 +150,8 @@ def test_views_share_the_stack_and_transport() -> None:
     """with_options does not copy connections or middleware."""
     base = client(models_transport())
     view = base.with_options(timeout=1)
-    assert view.stack is base.stack and view.transport is base.transport
+    assert view.stack is base.stack
+    assert view.transport is base.transport
 
 
 def test_closing_a_view_leaves_the_root_usable() -> None:
@@ -191,7 +193,8 @@ def test_a_custom_stack_replaces_the_profile_stack() -> None:
 def test_client_repr_shows_profile_and_stack_not_key() -> None:
     """repr is informative and never shows the key."""
     text = repr(client(models_transport()))
-    assert "testing" in text and "headers → retry → logging" in text
+    assert "testing" in text
+    assert "headers → retry → logging" in text
     assert KEY not in text
 
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import gzip
 import importlib
+import socket
+import threading
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 
 import h2.errors
@@ -24,6 +28,7 @@ from soniox.transport import (
     URL,
     HttpxTransport,
     Request,
+    RequestOptions,
     StreamBody,
     Timeout,
     Transport,
@@ -91,7 +96,8 @@ def test_httpx_transport_satisfies_the_protocol() -> None:
 def test_repr_shows_settings_not_secrets() -> None:
     """repr names the protocol choice, lanes in use and limits."""
     text = repr(HttpxTransport(http2=True))
-    assert "http2=True" in text and "lanes=[]" in text
+    assert "http2=True" in text
+    assert "lanes=[]" in text
 
 
 # --- classification ---------------------------------------------------------------------------
@@ -179,3 +185,53 @@ def test_h2_is_a_core_dependency() -> None:
     """HTTP/2 must work without extras."""
     deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     assert any(dep.startswith("h2") for dep in deps)
+
+
+# --- content decoding over a loopback socket ------------------------------------------------------
+
+
+@pytest.fixture
+def gzip_server() -> Iterator[int]:
+    """A one-connection HTTP/1.1 server answering every request with a gzip-encoded body."""
+    body = gzip.compress(b'{"hello": "world"}' * 100)
+    head = (
+        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-encoding: gzip\r\n"
+        b"content-length: %d\r\n\r\n" % len(body)
+    )
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    listener.settimeout(5)
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        conn.settimeout(5)
+        with conn:
+            buffer = b""
+            for _ in range(2):  # two requests on the keep-alive connection
+                while b"\r\n\r\n" not in buffer:
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        return
+                    buffer += chunk
+                buffer = buffer.split(b"\r\n\r\n", 1)[1]
+                conn.sendall(head + body)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield int(listener.getsockname()[1])
+    thread.join(timeout=5)
+    listener.close()
+
+
+def test_gzip_bodies_are_decoded_read_and_streamed(gzip_server: int) -> None:
+    """Content-Encoding: gzip is undone for read bodies and for streamed chunks alike."""
+    url = URL.parse(f"http://127.0.0.1:{gzip_server}/x")
+    expected = b'{"hello": "world"}' * 100
+    transport = HttpxTransport(timeout=Timeout.of(5))
+    try:
+        assert transport.send(Request("GET", url)).content == expected
+        streamed = transport.send(Request("GET", url, options=RequestOptions(stream=True)))
+        assert b"".join(streamed.iter_bytes()) == expected
+    finally:
+        transport.close()

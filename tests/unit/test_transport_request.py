@@ -53,7 +53,8 @@ def test_header_repr_redacts_values_off_the_allowlist() -> None:
     headers = Headers.of({"authorization": "Bearer sk-secret-123", "content-type": "text/plain"})
     text = repr(headers)
     assert "sk-secret-123" not in text
-    assert "text/plain" in text and "<redacted>" in text
+    assert "text/plain" in text
+    assert "<redacted>" in text
 
 
 # --- URLs -------------------------------------------------------------------------------------
@@ -121,7 +122,8 @@ def test_clamp_never_exceeds_the_remaining_time(
         (clamped.connect, clamped.read, clamped.write, clamped.pool),
         strict=True,
     ):
-        assert after is not None and after <= remaining
+        assert after is not None
+        assert after <= remaining
         assert before is None or after <= before
 
 
@@ -155,7 +157,8 @@ def test_seekable_files_rewind_for_each_attempt() -> None:
     handle = io.BytesIO(b"headerDATA")
     handle.seek(6)
     body = StreamBody.from_file(handle, chunk_size=2)
-    assert body.length == 4 and body.replayable
+    assert body.length == 4
+    assert body.replayable
     assert b"".join(body.open()) == b"DATA"  # type: ignore[arg-type]
     assert b"".join(body.open()) == b"DATA"  # type: ignore[arg-type]
 

@@ -430,7 +430,8 @@ class Stack:
         width = max((len(e.name) for e in self._entries), default=0)
         lines = ["Stack (outermost first):"]
         for i, entry in enumerate(self._entries, 1):
-            lines.append(f"  {i}. {entry.name:<{width}}  [{entry.kind}]  {entry.middleware!r}")
+            kind = f"[{entry.kind}]"
+            lines.append(f"  {i}. {entry.name:<{width}}  {kind:<8}  {entry.middleware!r}")
         lines.append(f"  {'└─▶':>3} transport")
         return "\n".join(lines)
 

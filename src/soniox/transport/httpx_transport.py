@@ -31,8 +31,8 @@ ReadTimeout / WriteTimeout                  ReadTimeoutError / WriteTimeoutError
 any timeout cut short by the call deadline  DeadlineExceededError
 ==========================================  ==============================================
 
-On the HTTP/2 lanes a tiny ``trace`` hook (httpcore's documented extension) records whether the
-request's last frame was written: a server cannot act on a request it never received whole, and
+On the HTTP/2 lanes the connection records whether the request's last frame was written
+(``_h2fix.PROGRESS_KEY``; httpcore's ``trace`` extension as a fallback): a server cannot act on a request it never received whole, and
 many concurrent streams on a connection closed by GOAWAY fail exactly there. On HTTP/1.1 httpcore
 turns a write error into an attempt to read an early answer, so a reset while the request is
 being written surfaces as a read failure: classified as possibly processed.
@@ -244,7 +244,8 @@ class HttpxTransport:
             if len(self._ext_cache) < 64:
                 self._ext_cache[timeout] = ext
         if progress is not None:
-            return {"timeout": ext["timeout"], "trace": progress}
+            key = _h2fix.PROGRESS_KEY if _h2fix.SUPPORTED else "trace"
+            return {"timeout": ext["timeout"], key: progress}
         return ext
 
     def _headers(self, request: Request, url: URL) -> list[tuple[bytes, bytes]]:
@@ -423,7 +424,8 @@ def _h2fix_used(lane: Lane) -> bool:
 
 
 class _Progress:
-    """httpcore ``trace`` hook: was the whole request written? (reset if the pool re-sends)."""
+    """Was the whole request written? Kept by ``_h2fix``'s connections (or, with another
+    httpcore, through the ``trace`` extension); reset when the pool re-sends the request."""
 
     __slots__ = ("sent",)
 
