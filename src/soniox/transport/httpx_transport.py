@@ -44,7 +44,7 @@ import os
 import ssl
 import threading
 import zlib
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Mapping
 from typing import Any, Final, Literal, Protocol, TypeAlias, cast
 
 import h2.errors
@@ -263,11 +263,71 @@ class HttpxTransport:
                 raw.append(_CHUNKED)
         return raw
 
-    # --- sync -------------------------------------------------------------------------------
-    def send(self, request: Request) -> Response:
+    # --- shared by both shells ---------------------------------------------------------------
+    def _prepare(
+        self,
+        request: Request,
+        content: bytes | Iterable[bytes] | AsyncIterable[bytes] | None,
+        progress: _Progress | None,
+    ) -> tuple[_Limits, httpcore.Request]:
         limits = attempt_timeout(request, self._timeout, self._clock)
         url = request.url
-        hurl = self._url(url)
+        hreq = httpcore.Request(
+            request.method,
+            self._url(url),
+            headers=self._headers(request, url),
+            content=content,
+            extensions=self._extensions(limits, progress),
+        )
+        return limits, hreq
+
+    def _response(
+        self,
+        request: Request,
+        hresp: httpcore.Response,
+        started: float,
+        *,
+        content: bytes | None = None,
+        make_stream: Callable[[_Decoder | None], Any] | None = None,
+        on_close: Callable[[], Any] | None = None,
+        on_aclose: Callable[[], Any] | None = None,
+    ) -> Response:
+        """A :class:`Response` from httpcore's answer: read (``content``) or streaming."""
+        raw_headers = hresp.headers
+        decoder = _decoder(raw_headers) if self._accept_encoding else None
+        elapsed = self._clock.now() - started
+        version = _http_version(hresp)
+        if make_stream is not None:
+            return Response(
+                hresp.status,
+                request,
+                version,
+                elapsed,
+                raw_headers=raw_headers,
+                stream=make_stream(decoder),
+                on_close=on_close,
+                on_aclose=on_aclose,
+            )
+        data = content if content is not None else b""
+        if decoder is not None:
+            data = _decode_all(decoder, data, request)
+        return Response(
+            hresp.status,
+            request,
+            version,
+            elapsed,
+            raw_headers=raw_headers,
+            content=data,
+            closed=True,
+        )
+
+    @staticmethod
+    def _streams(request: Request, hresp: httpcore.Response) -> bool:
+        """Stream the body to the caller only for successes that asked for it."""
+        return hresp.status < 400 and request.options.stream
+
+    # --- sync shell ---------------------------------------------------------------------------
+    def send(self, request: Request) -> Response:
         body = request.body
         content: bytes | Iterable[bytes] | None
         if isinstance(body, StreamBody):
@@ -279,33 +339,19 @@ class HttpxTransport:
             content = body
         lane = self.lane(request)
         progress = None if lane == "h1" else _Progress()
-        hreq = httpcore.Request(
-            request.method,
-            hurl,
-            headers=self._headers(request, url),
-            content=content,
-            extensions=self._extensions(limits, progress),
-        )
-        pool = self._sync_pool(lane)
-        clock = self._clock
-        started = clock.now()
+        limits, hreq = self._prepare(request, content, progress)
+        started = self._clock.now()
         try:
-            hresp = pool.handle_request(hreq)
+            hresp = self._sync_pool(lane).handle_request(hreq)
         except Exception as exc:
             sent = None if progress is None else progress.sent
             raise classify_error(exc, request, limits, sent=sent) from exc
-        raw_headers = hresp.headers
-        decoder = _decoder(raw_headers) if self._accept_encoding else None
-        version = _http_version(hresp)
-        status = hresp.status
-        if status < 400 and request.options.stream:
-            return Response(
-                status,
+        if self._streams(request, hresp):
+            return self._response(
                 request,
-                version,
-                clock.now() - started,
-                raw_headers=raw_headers,
-                stream=_SyncStream(hresp, decoder, request, limits),
+                hresp,
+                started,
+                make_stream=lambda decoder: _SyncStream(hresp, decoder, request, limits),
                 on_close=hresp.close,
             )
         try:
@@ -314,23 +360,10 @@ class HttpxTransport:
             raise classify_error(exc, request, limits, answered=True) from exc
         finally:
             hresp.close()
-        if decoder is not None:
-            data = _decode_all(decoder, data, request)
-        return Response(
-            status,
-            request,
-            version,
-            clock.now() - started,
-            raw_headers=raw_headers,
-            content=data,
-            closed=True,
-        )
+        return self._response(request, hresp, started, content=data)
 
-    # --- async ------------------------------------------------------------------------------
+    # --- async shell --------------------------------------------------------------------------
     async def asend(self, request: Request) -> Response:
-        limits = attempt_timeout(request, self._timeout, self._clock)
-        url = request.url
-        hurl = self._url(url)
         body = request.body
         content: bytes | AsyncIterable[bytes] | None
         if isinstance(body, StreamBody):
@@ -340,33 +373,19 @@ class HttpxTransport:
             content = body
         lane = self.lane(request)
         progress = None if lane == "h1" else _AsyncProgress()
-        hreq = httpcore.Request(
-            request.method,
-            hurl,
-            headers=self._headers(request, url),
-            content=content,
-            extensions=self._extensions(limits, progress),
-        )
-        pool = self._async_pool(lane)
-        clock = self._clock
-        started = clock.now()
+        limits, hreq = self._prepare(request, content, progress)
+        started = self._clock.now()
         try:
-            hresp = await pool.handle_async_request(hreq)
+            hresp = await self._async_pool(lane).handle_async_request(hreq)
         except Exception as exc:
             sent = None if progress is None else progress.sent
             raise classify_error(exc, request, limits, sent=sent) from exc
-        raw_headers = hresp.headers
-        decoder = _decoder(raw_headers) if self._accept_encoding else None
-        version = _http_version(hresp)
-        status = hresp.status
-        if status < 400 and request.options.stream:
-            return Response(
-                status,
+        if self._streams(request, hresp):
+            return self._response(
                 request,
-                version,
-                clock.now() - started,
-                raw_headers=raw_headers,
-                stream=_AsyncStream(hresp, decoder, request, limits),
+                hresp,
+                started,
+                make_stream=lambda decoder: _AsyncStream(hresp, decoder, request, limits),
                 on_aclose=hresp.aclose,
             )
         try:
@@ -375,17 +394,7 @@ class HttpxTransport:
             raise classify_error(exc, request, limits, answered=True) from exc
         finally:
             await hresp.aclose()
-        if decoder is not None:
-            data = _decode_all(decoder, data, request)
-        return Response(
-            status,
-            request,
-            version,
-            clock.now() - started,
-            raw_headers=raw_headers,
-            content=data,
-            closed=True,
-        )
+        return self._response(request, hresp, started, content=data)
 
     # --- lifecycle --------------------------------------------------------------------------
     def close(self) -> None:
