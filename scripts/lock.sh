@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 for name in dev demo; do
-  args="pyproject.toml requirements/$name.in --extra emulator --extra emulator-asr --python-version 3.11 --generate-hashes"
+  args="pyproject.toml requirements/$name.in --extra emulator --extra emulator-asr --extra cli --python-version 3.11 --generate-hashes"
   { echo "# Pinned with hashes by: uv pip compile $args -o requirements/$name.txt"
     uv pip compile $args --no-header -q; } > "requirements/$name.txt.new"
   mv "requirements/$name.txt.new" "requirements/$name.txt"

@@ -1,9 +1,11 @@
 """The ``soniox`` command.
 
 Each subcommand registers itself with :func:`build_parser` through a function in
-:data:`COMMANDS`, so later commands (``transcribe``, ``files``, ``jobs``, ``models``, ``demo``)
-are one function each. Today: ``soniox emulator`` runs the local Soniox-compatible server and ``soniox demo``
-transcribes the bundled sample against it.
+:data:`COMMANDS`: ``soniox transcribe`` (files or URLs to text, JSON, SRT or WebVTT),
+``soniox files ls|rm``, ``soniox jobs ls|rm``, ``soniox models``, ``soniox demo`` (the bundled
+sample against the embedded emulator, no API key needed) and ``soniox emulator`` (the local
+Soniox-compatible server). The API commands live in ``cli_transcribe`` / ``cli_manage`` (with
+``cli_common`` for the client, output and exit codes); see docs/cli.md.
 
 Keep this module's top-level imports to the standard library: handlers import what they need
 when they run, so ``python -m soniox.emulator`` never loads the SDK's client code (the emulator
@@ -35,6 +37,7 @@ __all__ = ["COMMANDS", "build_parser", "main"]
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
 
 _Handler = Callable[[argparse.Namespace], int]
 
@@ -317,11 +320,146 @@ def _run_demo(args: argparse.Namespace) -> int:
 
     try:
         run_demo(audio, engine=args.engine)
+    except KeyboardInterrupt:
+        print("soniox demo: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except Exception as exc:  # the demo's whole point is a readable outcome
         print(f"soniox demo failed: {exc}", file=sys.stderr)
         return EXIT_FAILURE
     return EXIT_OK
 
 
-COMMANDS: list[Callable[[Any], None]] = [_add_emulator_command, _add_demo_command]
+# API commands: arguments here (stdlib only), handlers imported when they run ------------------
+def _lazy(module: str, name: str) -> _Handler:
+    """A handler that imports ``soniox.<module>`` only when the command runs."""
+
+    def handler(args: argparse.Namespace) -> int:
+        target: _Handler = getattr(importlib.import_module(f"soniox.{module}"), name)
+        return target(args)
+
+    return handler
+
+
+def _connection_options() -> argparse.ArgumentParser:
+    parent = argparse.ArgumentParser(add_help=False)
+    group = parent.add_argument_group("connection")
+    group.add_argument("--api-key", metavar="KEY", help="Soniox API key (default: $SONIOX_API_KEY)")
+    group.add_argument(
+        "--base-url",
+        metavar="URL",
+        help="REST base URL (default: $SONIOX_API_BASE_URL, else https://api.soniox.com/v1)",
+    )
+    return parent
+
+
+def _add_transcribe_command(subparsers: Any) -> None:
+    sub: argparse.ArgumentParser = subparsers.add_parser(
+        "transcribe",
+        parents=[_connection_options()],
+        help="transcribe (or translate) audio files or URLs",
+        description=(
+            "Upload each audio file (or pass each http(s) URL), transcribe it, wait, and print "
+            "the result. The uploaded file and the job are deleted afterwards unless --keep "
+            "— also after an error or Ctrl-C."
+        ),
+    )
+    sub.add_argument("paths", nargs="+", metavar="PATH", help="audio file or http(s) URL")
+    sub.add_argument(
+        "-f",
+        "--format",
+        choices=("text", "json", "srt", "vtt"),
+        default="text",
+        help="output format (default text)",
+    )
+    sub.add_argument(
+        "--speakers",
+        action="store_true",
+        help="speaker diarization: 'Speaker N:' paragraphs / subtitle labels",
+    )
+    sub.add_argument(
+        "--translate-to",
+        metavar="LANG",
+        help="translate into LANG (e.g. de); text and subtitles show the translation",
+    )
+    sub.add_argument("--model", default=None, help="model id (default: the current async model)")
+    sub.add_argument(
+        "--language-hint",
+        action="append",
+        dest="language_hints",
+        metavar="LANG",
+        help="a language expected in the audio (repeat for several)",
+    )
+    sub.add_argument(
+        "--keep", action="store_true", help="keep the uploaded file and the job on the server"
+    )
+    sub.add_argument(
+        "-o",
+        "--output-dir",
+        type=Path,
+        metavar="DIR",
+        help="write <name>.<format> files into DIR instead of printing",
+    )
+    sub.add_argument(
+        "--timeout", type=float, metavar="S", help="give up waiting after S seconds (per file)"
+    )
+    sub.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    sub.set_defaults(handler=_lazy("cli_transcribe", "run_transcribe"))
+
+
+def _add_files_command(subparsers: Any) -> None:
+    sub: argparse.ArgumentParser = subparsers.add_parser(
+        "files", help="list or delete uploaded files", description="Uploaded audio files."
+    )
+    actions = sub.add_subparsers(title="actions", metavar="ACTION", required=True)
+    ls = actions.add_parser("ls", parents=[_connection_options()], help="list uploaded files")
+    ls.add_argument("--json", action="store_true", help="print JSON (one object per line)")
+    ls.set_defaults(handler=_lazy("cli_manage", "run_files_ls"))
+    rm = actions.add_parser(
+        "rm", parents=[_connection_options()], help="delete files by id, or --all"
+    )
+    rm.add_argument("ids", nargs="*", metavar="ID", help="file id")
+    rm.add_argument("--all", action="store_true", help="delete every uploaded file")
+    rm.add_argument("-y", "--yes", action="store_true", help="do not ask before --all")
+    rm.set_defaults(handler=_lazy("cli_manage", "run_files_rm"))
+
+
+def _add_jobs_command(subparsers: Any) -> None:
+    sub: argparse.ArgumentParser = subparsers.add_parser(
+        "jobs",
+        help="list or delete transcription jobs",
+        description="Async transcription jobs.",
+    )
+    actions = sub.add_subparsers(title="actions", metavar="ACTION", required=True)
+    ls = actions.add_parser("ls", parents=[_connection_options()], help="list jobs")
+    ls.add_argument("--json", action="store_true", help="print JSON (one object per line)")
+    ls.set_defaults(handler=_lazy("cli_manage", "run_jobs_ls"))
+    rm = actions.add_parser(
+        "rm", parents=[_connection_options()], help="delete jobs by id, or --all"
+    )
+    rm.add_argument("ids", nargs="*", metavar="ID", help="transcription id")
+    rm.add_argument("--all", action="store_true", help="delete every job")
+    rm.add_argument("--with-file", action="store_true", help="also delete each job's uploaded file")
+    rm.add_argument("-y", "--yes", action="store_true", help="do not ask before --all")
+    rm.set_defaults(handler=_lazy("cli_manage", "run_jobs_rm"))
+
+
+def _add_models_command(subparsers: Any) -> None:
+    sub: argparse.ArgumentParser = subparsers.add_parser(
+        "models",
+        parents=[_connection_options()],
+        help="list the speech-to-text models",
+        description="The models the API offers (aliases included).",
+    )
+    sub.add_argument("--json", action="store_true", help="print JSON (one object per line)")
+    sub.set_defaults(handler=_lazy("cli_manage", "run_models"))
+
+
+COMMANDS: list[Callable[[Any], None]] = [
+    _add_transcribe_command,
+    _add_files_command,
+    _add_jobs_command,
+    _add_models_command,
+    _add_demo_command,
+    _add_emulator_command,
+]
 """Subcommand registrars: each takes argparse's subparsers object and adds one command."""

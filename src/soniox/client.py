@@ -25,6 +25,13 @@ import attrs
 from soniox.config import SonioxConfig
 from soniox.errors import ClientValidationError, error_from_response
 from soniox.middleware import Flow, Stack, build_stack, run_async, run_sync
+from soniox.resources.auth import AsyncAuth, Auth
+from soniox.resources.concurrency_limits import AsyncConcurrencyLimitsAPI, ConcurrencyLimitsAPI
+from soniox.resources.files import AsyncFiles, Files
+from soniox.resources.stt import AsyncStt, Stt
+from soniox.resources.usage import AsyncUsage, Usage
+from soniox.resources.usage_logs import AsyncUsageLogs, UsageLogs
+from soniox.resources.webhooks import Webhooks
 from soniox.transport.base import Transport
 from soniox.transport.httpx_transport import HttpxTransport
 from soniox.transport.request import (
@@ -262,6 +269,13 @@ class SonioxClient(_ClientBase):
     def __init__(self, api_key: str | None = None, **kwargs: Any) -> None:
         super().__init__(api_key, **kwargs)
         self.models = Models(self)
+        self.stt = Stt(self)
+        self.files = Files(self)
+        self.auth = Auth(self)
+        self.webhooks = Webhooks()
+        self.usage = Usage(self)
+        self.usage_logs = UsageLogs(self)
+        self.concurrency_limits = ConcurrencyLimitsAPI(self)
 
     def run(self, flow: Flow[T]) -> T:
         """Run a flow (e.g. from :meth:`call`) with blocking I/O."""
@@ -314,6 +328,13 @@ class AsyncSonioxClient(_ClientBase):
     def __init__(self, api_key: str | None = None, **kwargs: Any) -> None:
         super().__init__(api_key, **kwargs)
         self.models = AsyncModels(self)
+        self.stt = AsyncStt(self)
+        self.files = AsyncFiles(self)
+        self.auth = AsyncAuth(self)
+        self.webhooks = Webhooks()
+        self.usage = AsyncUsage(self)
+        self.usage_logs = AsyncUsageLogs(self)
+        self.concurrency_limits = AsyncConcurrencyLimitsAPI(self)
 
     async def arun(self, flow: Flow[T]) -> T:
         """Run a flow (e.g. from :meth:`call`) with asyncio I/O."""

@@ -1,22 +1,19 @@
 """``soniox demo``: transcribe the bundled sample against the embedded emulator, no API key needed.
 
-It runs the whole async flow a real user runs — upload, create, poll, fetch the transcript,
-clean up — over real loopback sockets. With the ``emulator-asr`` extra installed the emulator
-uses its offline pocketsphinx engine, so the words printed are the words spoken in the sample;
-otherwise its deterministic engine prints stand-in words (and says so).
-
-Until the SDK's client lands, the flow speaks plain HTTP with httpx.
+It runs what a real user runs, with the SDK itself: ``SonioxClient`` →
+``client.stt.transcribe_and_wait_with_tokens(file=..., delete_after=True)`` — upload, create,
+adaptive polling, transcript, clean-up — over real loopback sockets to a local emulator. With the
+``emulator-asr`` extra installed the emulator uses its offline pocketsphinx engine, so the words
+printed are the words spoken in the sample; otherwise its deterministic engine prints stand-in
+words (and says so).
 """
 
 from __future__ import annotations
 
 import importlib.util
 import sys
-import time
 from pathlib import Path
-from typing import Any
-
-import httpx
+from typing import TextIO
 
 __all__ = ["run_demo"]
 
@@ -25,46 +22,41 @@ def _engine_name() -> str:
     return "pocketsphinx" if importlib.util.find_spec("pocketsphinx") else "deterministic"
 
 
-def run_demo(audio: Path | None = None, *, engine: str | None = None, out: Any = None) -> str:
+def run_demo(
+    audio: Path | None = None, *, engine: str | None = None, out: TextIO | None = None
+) -> str:
     """Run the demo and return the transcript text (also printed to ``out``, default stdout)."""
+    from .client import SonioxClient
+    from .config import SonioxConfig
     from .data import sample_path
     from .emulator import Emulator
+    from .transcripts import render_text
+    from .types import Transcription
 
     stream = out if out is not None else sys.stdout
     path = audio if audio is not None else sample_path()
     engine = engine or _engine_name()
+    seen: list[str] = []
+
+    def on_status(job: Transcription) -> None:
+        status = str(job.status)
+        if not seen or seen[-1] != status:
+            seen.append(status)
+            print(f"  job {job.id}: {status}", file=stream, flush=True)
+
+    def on_upload(sent: int, total: int | None) -> None:
+        if total is not None and sent >= total:
+            print(f"  uploaded {path.name} ({sent:,} bytes)", file=stream, flush=True)
+
     with Emulator(engine=engine) as emu:
         print(f"Emulator running at {emu.rest_base_url} (engine: {engine})", file=stream)
-        headers = {"Authorization": f"Bearer {emu.api_key}"}
-        with httpx.Client(base_url=emu.rest_base_url, headers=headers, timeout=60) as http:
-            with path.open("rb") as fh:
-                uploaded = http.post("/files", files={"file": (path.name, fh, "audio/wav")})
-            uploaded.raise_for_status()
-            file_id = uploaded.json()["id"]
-            print(f"Uploaded {path.name} as file {file_id}", file=stream)
-            created = http.post(
-                "/transcriptions", json={"model": "stt-async-v5", "file_id": file_id}
+        print(f"Transcribing {path.name} with the SDK client ...", file=stream, flush=True)
+        config = SonioxConfig(api_key=emu.api_key, base_url=emu.rest_base_url)
+        with SonioxClient(config=config) as client:
+            transcript = client.stt.transcribe_and_wait_with_tokens(
+                file=path, delete_after=True, progress=on_upload, on_status=on_status
             )
-            created.raise_for_status()
-            job_id = created.json()["id"]
-            status = created.json()["status"]
-            deadline = time.monotonic() + 120
-            delay = 0.05
-            while status in ("queued", "processing"):
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"transcription {job_id} still {status} after 120 s")
-                time.sleep(delay)
-                delay = min(delay * 1.5, 1.0)
-                polled = http.get(f"/transcriptions/{job_id}")
-                polled.raise_for_status()
-                status = polled.json()["status"]
-            if status != "completed":
-                raise RuntimeError(f"transcription {job_id} ended in status {status!r}")
-            transcript = http.get(f"/transcriptions/{job_id}/transcript")
-            transcript.raise_for_status()
-            text: str = transcript.json()["text"].strip()
-            http.delete(f"/transcriptions/{job_id}").raise_for_status()
-            http.delete(f"/files/{file_id}").raise_for_status()
+    text = render_text(transcript.tokens).strip()
     print(f"Transcript: {text}", file=stream)
     if engine == "deterministic":
         print(

@@ -6,8 +6,10 @@
     ├── ClientValidationError   (ValueError)  bad arguments, caught before anything is sent
     ├── DecodeError             (ValueError)  a body or frame is not JSON / not the expected shape
     ├── WebhookSignatureError                 a webhook lacks the configured auth header value
+    ├── TranscriptionFailedError              an async job ended in ``error`` (not an HTTP error)
     ├── SonioxTimeoutError      (TimeoutError) any timeout; ``except TimeoutError`` works too
     │   ├── DeadlineExceededError             the call's deadline (all attempts + waits) ran out
+    │   │   └── WaitTimeoutError              ``stt.wait()`` gave up before the job finished
     │   └── ConnectTimeoutError, ReadTimeoutError, WriteTimeoutError   (also TransportErrors ↓)
     ├── TransportError                        the exchange failed below HTTP: no status, no body
     │   ├── RequestNotSentError               never reached the server: ALWAYS safe to retry
@@ -48,10 +50,13 @@ import threading
 import time
 from collections.abc import Iterable, Mapping
 from email.utils import parsedate_to_datetime
-from typing import Any, ClassVar, Literal, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, cast
 
 from .types.common import ApiErrorValidationError
 from .types.realtime import RealtimeErrorFrame
+
+if TYPE_CHECKING:
+    from .types.transcriptions import Transcription
 
 __all__ = [
     # tree
@@ -59,8 +64,10 @@ __all__ = [
     "ClientValidationError",
     "DecodeError",
     "WebhookSignatureError",
+    "TranscriptionFailedError",
     "SonioxTimeoutError",
     "DeadlineExceededError",
+    "WaitTimeoutError",
     "TransportError",
     "RequestNotSentError",
     "ConnectTimeoutError",
@@ -216,6 +223,59 @@ class SonioxTimeoutError(SonioxError, TimeoutError):
 
 class DeadlineExceededError(SonioxTimeoutError):
     """The logical call's deadline ran out (it spans every attempt and every wait)."""
+
+
+class WaitTimeoutError(DeadlineExceededError):
+    """Waiting for an async job ran out of time; the job itself may still finish.
+
+    ``transcription_id`` names the job (fetch or delete it later); ``transcription`` is the last
+    state seen (None if none was fetched).
+    """
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        timeout: float | None = None,
+        transcription_id: str | None = None,
+        transcription: Transcription | None = None,
+    ) -> None:
+        self.transcription_id = transcription_id
+        self.transcription = transcription
+        super().__init__(message, timeout=timeout)
+
+    def _repr_fields(self) -> list[tuple[str, object]]:
+        return [("transcription_id", self.transcription_id), *super()._repr_fields()]
+
+
+class TranscriptionFailedError(SonioxError):
+    """An async transcription ended with status ``error`` (the API call itself succeeded).
+
+    ``error_type`` / ``error_message`` are the job's own fields; ``transcription`` is the failed
+    job as last fetched.
+    """
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        transcription_id: str | None = None,
+        error_type: str | None = None,
+        error_message: str | None = None,
+        transcription: Transcription | None = None,
+    ) -> None:
+        self.transcription_id = transcription_id
+        self.error_type = error_type
+        self.error_message = error_message
+        self.transcription = transcription
+        super().__init__(message)
+
+    def _repr_fields(self) -> list[tuple[str, object]]:
+        return [
+            ("transcription_id", self.transcription_id),
+            ("error_type", self.error_type),
+            *super()._repr_fields(),
+        ]
 
 
 class TransportError(SonioxError):

@@ -41,7 +41,7 @@ class EmulatorApp:
         self.journal = journal if journal is not None else Journal(config.journal_max_entries)
         self.auth = Authenticator(config.api_keys)
         self.usage = UsageLedger()
-        self.engine = create_engine(config.engine)
+        self.engine = create_engine(config.engine, window_ms=config.engine_window_ms)
         self.rest = RestApp(
             config=config,
             faults=self.faults,

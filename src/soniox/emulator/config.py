@@ -75,6 +75,9 @@ class EmulatorConfig:
     ws_max_session_s: float = attrs.field(default=300 * 60, validator=_positive)
     engine: str = "deterministic"
     """Recognition engine: ``deterministic`` (default) or ``pocketsphinx`` (extra ``emulator-asr``)."""
+    engine_window_ms: int | None = attrs.field(default=None)
+    """Window of the deterministic engine (one word per non-silent window); ``None``: 240 ms.
+    Smaller windows yield more tokens per second of audio (long-transcript benchmarks)."""
 
     # Journal ------------------------------------------------------------------------------------
     journal_max_entries: int = attrs.field(default=10_000, validator=_positive)

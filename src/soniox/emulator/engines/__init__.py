@@ -34,12 +34,17 @@ class EngineUnavailable(RuntimeError):
     """The configured engine needs an optional dependency that is not installed."""
 
 
-def create_engine(name: str = "deterministic") -> RecognitionEngine:
-    """The engine called ``name``; :class:`EngineUnavailable` / :class:`ValueError` otherwise."""
-    if name == "deterministic":
-        from .deterministic import DeterministicEngine
+def create_engine(
+    name: str = "deterministic", *, window_ms: int | None = None
+) -> RecognitionEngine:
+    """The engine called ``name``; :class:`EngineUnavailable` / :class:`ValueError` otherwise.
 
-        return DeterministicEngine()
+    ``window_ms`` sets the deterministic engine's window (ignored by the others).
+    """
+    if name == "deterministic":
+        from .deterministic import DeterministicEngine, EngineParams
+
+        return DeterministicEngine(None if window_ms is None else EngineParams(window_ms=window_ms))
     if name == "pocketsphinx":
         try:
             from .pocketsphinx_engine import PocketsphinxEngine

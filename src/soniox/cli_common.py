@@ -1,0 +1,205 @@
+"""What the API commands of ``soniox`` share: the client, the output, errors → exit codes.
+
+Exit codes: 0 success; 1 the API or the job failed (the message shows the HTTP status,
+``error_type``, message, request id and each validation error); 2 a usage problem found before
+anything was sent (no API key, a missing file, bad settings); 130 interrupted by Ctrl-C (after
+cleaning up what the command created).
+
+Output: results go to stdout, progress and messages to stderr. With the optional ``rich``
+package (``pip install 'soniox-transport[cli]'``) and a terminal, progress shows as live bars and
+tables are drawn; without it, or when output is piped, the same information is printed as plain
+lines, so scripts and logs get stable text.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any, TextIO
+
+from soniox.client import SonioxClient
+from soniox.errors import (
+    ClientValidationError,
+    SonioxAPIError,
+    SonioxError,
+    TranscriptionFailedError,
+)
+
+__all__ = [
+    "EXIT_FAILURE",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "Output",
+    "UsageError",
+    "describe_error",
+    "make_client",
+    "run_command",
+]
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+MISSING_KEY_HELP = (
+    "no Soniox API key. Set one with:\n"
+    "  export SONIOX_API_KEY=<your key>      (get a key at https://console.soniox.com)\n"
+    "or pass --api-key KEY. To try the CLI without a key: soniox demo"
+)
+
+
+class UsageError(Exception):
+    """A problem with the command line or the environment (exit code 2)."""
+
+
+def rich_available() -> bool:
+    """True when the optional ``rich`` package is installed (the ``cli`` extra)."""
+    try:
+        return importlib.util.find_spec("rich") is not None
+    except (ImportError, ValueError):  # pragma: no cover - broken environments
+        return False
+
+
+class Output:
+    """Where a command writes: results to stdout, the rest to stderr; rich when it can."""
+
+    def __init__(self, command: str, *, quiet: bool = False) -> None:
+        self.command = command
+        self.quiet = quiet
+        self.stdout: TextIO = sys.stdout
+        self.stderr: TextIO = sys.stderr
+        self.fancy = rich_available() and _is_terminal(self.stderr)
+        """Live progress bars (rich, and stderr is a terminal)."""
+        self.fancy_tables = rich_available() and _is_terminal(self.stdout)
+
+    def __repr__(self) -> str:
+        return f"Output(command={self.command!r}, quiet={self.quiet}, fancy={self.fancy})"
+
+    def result(self, text: str) -> None:
+        """A result on stdout (newline added unless present)."""
+        self.stdout.write(text if text.endswith("\n") else text + "\n")
+        self.stdout.flush()
+
+    def info(self, text: str) -> None:
+        """A progress or status line on stderr (silent with --quiet)."""
+        if not self.quiet:
+            print(text, file=self.stderr, flush=True)
+
+    def error(self, text: str) -> None:
+        """An error message on stderr, prefixed with the command."""
+        print(f"soniox {self.command}: {text}", file=self.stderr, flush=True)
+
+    def table(self, headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+        """Rows as a table on stdout (drawn by rich on a terminal, aligned text otherwise)."""
+        if self.fancy_tables:
+            from rich.console import Console
+            from rich.table import Table
+
+            table = Table(*headers, box=None, header_style="bold", pad_edge=False)
+            for row in rows:
+                table.add_row(*row)
+            Console(file=self.stdout, soft_wrap=True).print(table)
+            return
+        widths = [len(h) for h in headers]
+        for row in rows:
+            widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]
+        for row in [list(headers), *rows]:
+            line = "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True))
+            self.stdout.write(line.rstrip() + "\n")
+        self.stdout.flush()
+
+    def live(self) -> AbstractContextManager[Any]:
+        """A rich Progress display on stderr (or a no-op context without rich / a terminal)."""
+        if not self.fancy or self.quiet:
+            if not self.quiet and _is_terminal(self.stderr) and not rich_available():
+                self.info("(plain progress: pip install 'soniox-transport[cli]' for progress bars)")
+            return nullcontext(None)
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TransferSpeedColumn,
+        )
+
+        return Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TimeElapsedColumn(),
+            console=Console(file=self.stderr),
+        )
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def make_client(args: argparse.Namespace) -> SonioxClient:
+    """A client from --api-key / --base-url over the environment; UsageError without a key."""
+    try:
+        return SonioxClient(api_key=args.api_key, base_url=args.base_url)
+    except ClientValidationError as exc:
+        if exc.field == "api_key":
+            raise UsageError(MISSING_KEY_HELP) from None
+        raise UsageError(f"invalid settings: {exc}") from None
+
+
+def describe_error(exc: BaseException) -> str:
+    """A readable, multi-line account of an SDK error (never a secret: messages are redacted)."""
+    if isinstance(exc, SonioxAPIError):
+        lines = [f"API error {exc.status}" + (f" {exc.error_type}" if exc.error_type else "")]
+        lines.append(f"  message:    {exc.message}")
+        if exc.request_id:
+            lines.append(f"  request id: {exc.request_id}")
+        if exc.retry_after is not None:
+            lines.append(f"  retry after {exc.retry_after:g} s")
+        for problem in exc.validation_errors:
+            lines.append(f"  - {problem.location}: {problem.message} ({problem.error_type})")
+        return "\n".join(lines)
+    if isinstance(exc, TranscriptionFailedError):
+        return f"transcription failed: {exc}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def run_command(
+    args: argparse.Namespace,
+    command: str,
+    body: Callable[[SonioxClient, Output], int],
+    *,
+    quiet: bool = False,
+    on_interrupt: Callable[[Output], None] | None = None,
+) -> int:
+    """Build the client, run ``body``, and turn every failure into a message and an exit code."""
+    out = Output(command, quiet=quiet)
+    try:
+        client = make_client(args)
+    except UsageError as exc:
+        out.error(str(exc))
+        return EXIT_USAGE
+    try:
+        with client:
+            return body(client, out)
+    except UsageError as exc:
+        out.error(str(exc))
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        if on_interrupt is not None:
+            on_interrupt(out)
+        out.error("interrupted")
+        return EXIT_INTERRUPTED
+    except SonioxError as exc:
+        out.error(describe_error(exc))
+        return EXIT_FAILURE

@@ -1,0 +1,270 @@
+"""The transcribe workflow: upload → create → wait → transcript → clean-up, as one flow.
+
+:func:`transcribe_flow` is what every ``transcribe*`` / ``translate*`` helper of both clients runs.
+Its clean-up guarantees (tested against the emulator, sync and async):
+
+- every argument is checked *before* anything is uploaded;
+- a file this flow uploaded is deleted if no job was created from it — whatever went wrong,
+  including KeyboardInterrupt or task cancellation in the middle of the upload (the file is then
+  found by its ``client_reference_id``);
+- with ``delete_after=True`` the job and its file are deleted when the flow ends — on success,
+  on a failed job, on a wait timeout, on KeyboardInterrupt and on cancellation. A job that is
+  still ``processing`` cannot be deleted, so clean-up waits for it to end first (at most
+  :data:`CLEANUP_WAIT_S`);
+- with ``delete_after=False`` a job that exists is kept, and the error says which one (its id is
+  on WaitTimeoutError / TranscriptionFailedError, and in a note on every other exception).
+
+Clean-up I/O runs :func:`~soniox.flows.effects.shielded`: under asyncio a second cancellation
+cannot cut it short. Errors during clean-up never hide the original error (they are logged and
+added to it as a note).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Final
+
+import attrs
+
+from soniox.errors import ConflictError, WaitTimeoutError
+from soniox.middleware import Flow, get_clock
+from soniox.resources.files import delete_file_flow, upload_flow
+from soniox.types import File, GetFilesResponse, Transcription, TranscriptionTranscript, loads
+from soniox.uploads import ProgressCallback, UploadSource
+
+from .effects import shielded
+from .payload import build_payload, check_one_source
+from .polling import PollingPolicy
+from .transcriptions import (
+    StatusCallback,
+    create_flow,
+    delete_flow,
+    find_by_reference_flow,
+    get_transcript_flow,
+    new_reference,
+    wait_flow,
+)
+
+if TYPE_CHECKING:
+    from soniox.client import _ClientBase  # pyright: ignore[reportPrivateUsage]
+
+__all__ = [
+    "CLEANUP_DEADLINE_S",
+    "CLEANUP_WAIT_S",
+    "TranscribeOutcome",
+    "transcribe_flow",
+    "cleanup_flow",
+]
+
+log = logging.getLogger("soniox.stt")
+
+CLEANUP_DEADLINE_S: Final = 30.0
+"""Budget of each clean-up request (retries included), whatever the client's deadline."""
+CLEANUP_WAIT_S: Final = 120.0
+"""How long clean-up waits for a ``processing`` job to end before it can be deleted."""
+_PENDING_FILE_ID: Final = "pending-upload"
+
+
+@attrs.frozen
+class TranscribeOutcome:
+    """What the workflow produced: the job (finished when waited for) and, if asked, its
+    transcript."""
+
+    transcription: Transcription
+    transcript: TranscriptionTranscript | None = None
+
+
+@attrs.define
+class _Progress:
+    """How far the workflow got: what exists on the server and must not leak."""
+
+    reference: str
+    generated_reference: bool
+    upload_started: bool = False
+    uploaded: File | None = None
+    create_started: float | None = None
+    """Unix time the create began (its job may exist even though no answer arrived)."""
+    job: Transcription | None = None
+
+
+def _find_uploads(client: _ClientBase, reference: str) -> Flow[list[str]]:
+    """Ids of files stored under ``reference`` (an upload interrupted after the server got it)."""
+    response = yield from client.request_flow(
+        "GET", "/files", params={"limit": 100}, operation="stt.cleanup.find_upload"
+    )
+    page = loads(response.content, GetFilesResponse)
+    return [f.id for f in page.files if f.client_reference_id == reference]
+
+
+def _delete_job(client: _ClientBase, transcription_id: str) -> Flow[None]:
+    """Delete a job, waiting first for a ``processing`` one to end (it cannot be deleted)."""
+    try:
+        yield from delete_flow(client, transcription_id, missing_ok=True)
+        return
+    except ConflictError:
+        log.info(
+            "transcription %s is processing; waiting for it to end to delete it", transcription_id
+        )
+    yield from wait_flow(client, transcription_id, timeout=CLEANUP_WAIT_S, raise_on_error=False)
+    yield from delete_flow(client, transcription_id, missing_ok=True)
+
+
+def cleanup_flow(
+    client: _ClientBase, *, transcription_ids: tuple[str, ...], file_ids: tuple[str, ...]
+) -> Flow[None]:
+    """Delete the files (first: always possible) and then the jobs; every step is attempted
+    even if an earlier one fails, and the first failure is raised at the end."""
+    view = client.with_options(deadline=CLEANUP_DEADLINE_S)
+    first: Exception | None = None
+    for file_id in file_ids:
+        try:
+            yield from delete_file_flow(view, file_id, missing_ok=True)
+        except Exception as exc:
+            first = first or exc
+    for transcription_id in transcription_ids:
+        try:
+            yield from _delete_job(view, transcription_id)
+        except Exception as exc:
+            first = first or exc
+    if first is not None:
+        raise first
+
+
+def _after_failure(
+    client: _ClientBase, state: _Progress, delete_after: bool, error: BaseException
+) -> Flow[None]:
+    """Clean up after ``error``; never raises an Exception (problems become notes on ``error``)."""
+    job = state.job
+    file_ids: list[str] = []
+    if state.uploaded is not None:
+        if job is None or delete_after:
+            file_ids.append(state.uploaded.id)
+    elif state.upload_started and not isinstance(error, Exception):
+        # Interrupted mid-upload: the server may have stored the file anyway.
+        try:
+            found = yield from shielded(_find_uploads(client, state.reference))
+        except Exception as exc:
+            found = []
+            error.add_note(f"could not check for a stored upload ({type(exc).__name__}: {exc})")
+        file_ids.extend(found)
+    if job is not None and delete_after and job.file_id and job.file_id not in file_ids:
+        file_ids.append(job.file_id)
+    doomed = job.id if (job is not None and delete_after) else None
+    orphans: list[str] = []
+    if job is None and state.create_started is not None and not isinstance(error, Exception):
+        # Interrupted mid-create: the job may exist, and the caller never got its id.
+        if state.generated_reference:
+            try:
+                found = yield from shielded(
+                    find_by_reference_flow(client, state.reference, since=state.create_started)
+                )
+                orphans = [j.id for j in found]
+            except Exception as exc:
+                error.add_note(f"could not check for a created job ({type(exc).__name__}: {exc})")
+        else:
+            error.add_note(
+                "interrupted while creating the transcription: it may exist; look for "
+                f"client_reference_id={state.reference!r} in stt.list()"
+            )
+    if file_ids or doomed is not None or orphans:
+        try:
+            yield from shielded(
+                cleanup_flow(
+                    client,
+                    transcription_ids=(doomed, *orphans) if doomed else tuple(orphans),
+                    file_ids=tuple(file_ids),
+                )
+            )
+        except Exception as exc:
+            log.warning("clean-up after %s failed: %s", type(error).__name__, exc)
+            error.add_note(
+                f"clean-up failed ({type(exc).__name__}: {exc}); left behind: "
+                f"transcriptions={[doomed, *orphans] if doomed else orphans}, files={file_ids}"
+            )
+            return
+    if job is not None and not delete_after and not isinstance(error, WaitTimeoutError):
+        error.add_note(
+            f"transcription {job.id} was created and is kept (delete_after=False); remove it "
+            f"with stt.destroy({job.id!r})"
+        )
+
+
+def transcribe_flow(
+    client: _ClientBase,
+    *,
+    model: str,
+    file: UploadSource | None = None,
+    file_id: str | None = None,
+    audio_url: str | None = None,
+    filename: str | None = None,
+    client_reference_id: str | None = None,
+    options: Mapping[str, Any] | None = None,
+    wait: bool = False,
+    fetch_transcript: bool = False,
+    delete_after: bool = False,
+    timeout: float | None = None,
+    policy: PollingPolicy | None = None,
+    progress: ProgressCallback | None = None,
+    on_status: StatusCallback | None = None,
+) -> Flow[TranscribeOutcome]:
+    """Upload ``file`` (or use ``file_id`` / ``audio_url``), create the job, and — with
+    ``wait`` — wait for it, fetch its transcript (``fetch_transcript``) and delete job and file
+    (``delete_after``). See the module docs for the clean-up guarantees."""
+    check_one_source(file=file, file_id=file_id, audio_url=audio_url)
+    reference = client_reference_id if client_reference_id is not None else new_reference()
+    payload = build_payload(
+        model=model,
+        file_id=_PENDING_FILE_ID if file is not None else file_id,
+        audio_url=audio_url,
+        client_reference_id=reference,
+        options=options or {},
+    )
+    if (fetch_transcript or delete_after) and not wait:
+        wait = True
+    state = _Progress(reference, client_reference_id is None)
+    transcript: TranscriptionTranscript | None = None
+    try:
+        if file is not None:
+            state.upload_started = True
+            state.uploaded = yield from upload_flow(
+                client,
+                file,
+                filename=filename,
+                client_reference_id=reference,
+                progress=progress,
+            )
+            payload = attrs.evolve(payload, file_id=state.uploaded.id)
+        clock = yield from get_clock()
+        state.create_started = clock.wall()
+        state.job = yield from create_flow(client, payload)
+        if wait:
+            state.job = yield from wait_flow(
+                client,
+                state.job.id,
+                timeout=timeout,
+                policy=policy,
+                initial=state.job,
+                on_status=on_status,
+            )
+        if fetch_transcript:
+            transcript = yield from get_transcript_flow(client, state.job.id)
+    except GeneratorExit:
+        raise  # closed without being driven: no I/O is possible here
+    except BaseException as error:
+        yield from _after_failure(client, state, delete_after, error)
+        raise
+    job = state.job
+    if delete_after:
+        try:
+            yield from shielded(
+                cleanup_flow(
+                    client,
+                    transcription_ids=(job.id,),
+                    file_ids=(job.file_id,) if job.file_id else (),
+                )
+            )
+        except Exception as exc:
+            exc.add_note(f"transcription {job.id} completed, but deleting it (delete_after) failed")
+            raise
+    return TranscribeOutcome(job, transcript)

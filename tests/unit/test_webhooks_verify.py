@@ -1,0 +1,201 @@
+"""Webhooks (pure): constant-time verification, refusal without a secret, parsing, payloads."""
+
+from __future__ import annotations
+
+import hmac
+import json
+from email.message import Message
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from soniox.errors import ClientValidationError, DecodeError, WebhookSignatureError
+from soniox.resources.webhooks import (
+    DEFAULT_WEBHOOK_HEADER,
+    HEADER_ENV,
+    SECRET_ENV,
+    WebhookNotConfiguredError,
+    Webhooks,
+)
+from soniox.types import TranscriptionStatus
+
+SECRET = "whsec-0123456789abcdef-very-secret"
+BODY = b'{"id": "4f9f1bc6-3a2f-4a07-9d49-2d6a58e0d5b0", "status": "completed"}'
+
+
+def hooks(**kwargs: Any) -> Webhooks:
+    return Webhooks(SECRET, environ={}, **kwargs)
+
+
+def test_the_right_header_passes() -> None:
+    """The default header name with the configured secret verifies."""
+    hooks().verify({DEFAULT_WEBHOOK_HEADER: SECRET})
+
+
+@given(
+    st.sampled_from(
+        ["x-soniox-webhook-secret", "X-SONIOX-WEBHOOK-SECRET", "x-Soniox-webhook-SECRET"]
+    )
+)
+def test_the_header_name_is_case_insensitive(name: str) -> None:
+    """Any spelling of the header name is found."""
+    hooks().verify({name: SECRET})
+
+
+def test_a_wrong_value_is_refused_without_showing_either_value() -> None:
+    """A mismatch raises WebhookSignatureError; neither secret appears in it."""
+    with pytest.raises(WebhookSignatureError) as caught:
+        hooks().verify({DEFAULT_WEBHOOK_HEADER: "guess-0123456789"})
+    assert caught.value.header_name == DEFAULT_WEBHOOK_HEADER
+    assert SECRET not in str(caught.value) + repr(caught.value)
+    assert "guess-0123456789" not in str(caught.value)
+
+
+def test_a_missing_header_is_refused() -> None:
+    """No header at all raises WebhookSignatureError naming the header."""
+    with pytest.raises(WebhookSignatureError, match=DEFAULT_WEBHOOK_HEADER):
+        hooks().verify({"content-type": "application/json"})
+
+
+def test_the_comparison_is_constant_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """verify() compares through hmac.compare_digest."""
+    calls: list[tuple[bytes, bytes]] = []
+    real = hmac.compare_digest
+
+    def spy(a: bytes, b: bytes) -> bool:
+        calls.append((a, b))
+        return real(a, b)
+
+    monkeypatch.setattr(hmac, "compare_digest", spy)
+    hooks().verify({DEFAULT_WEBHOOK_HEADER: SECRET})
+    assert calls == [(SECRET.encode(), SECRET.encode())]
+
+
+def test_non_ascii_secrets_compare_correctly() -> None:
+    """Secrets beyond ASCII work (compared as UTF-8 bytes)."""
+    webhooks = Webhooks("clé-secrète-ü", environ={})
+    webhooks.verify({DEFAULT_WEBHOOK_HEADER: "clé-secrète-ü"})
+    with pytest.raises(WebhookSignatureError):
+        webhooks.verify({DEFAULT_WEBHOOK_HEADER: "cle-secrete-u"})
+
+
+def test_no_secret_is_refused_by_default() -> None:
+    """Without a secret verification refuses instead of silently passing (the official SDK's
+    behaviour)."""
+    with pytest.raises(WebhookNotConfiguredError) as caught:
+        Webhooks(environ={}).verify({})
+    assert isinstance(caught.value, ClientValidationError)
+    assert "allow_unauthenticated" in str(caught.value)
+
+
+def test_opting_out_lets_unauthenticated_requests_through() -> None:
+    """allow_unauthenticated=True is the explicit way to accept anything."""
+    Webhooks(environ={}, allow_unauthenticated=True).verify({})
+
+
+def test_a_secret_wins_over_opting_out() -> None:
+    """With a secret configured, allow_unauthenticated does not skip the check."""
+    with pytest.raises(WebhookSignatureError):
+        hooks(allow_unauthenticated=True).verify({})
+
+
+def test_the_environment_configures_name_and_secret() -> None:
+    """SONIOX_API_WEBHOOK_HEADER / _SECRET are read when no arguments are given."""
+    webhooks = Webhooks(environ={HEADER_ENV: "X-Hook-Auth", SECRET_ENV: SECRET})
+    assert webhooks.header_name == "X-Hook-Auth"
+    webhooks.verify({"x-hook-auth": SECRET})
+    with pytest.raises(WebhookSignatureError):
+        webhooks.verify({DEFAULT_WEBHOOK_HEADER: SECRET})
+
+
+def test_arguments_win_over_the_environment() -> None:
+    """An explicit secret and header name override the environment."""
+    webhooks = Webhooks(SECRET, "X-Mine", environ={HEADER_ENV: "X-Env", SECRET_ENV: "other"})
+    webhooks.verify({"X-Mine": SECRET})
+
+
+def test_headers_in_any_common_form() -> None:
+    """A dict, an HTTPMessage-like object and (name, value) pairs all work."""
+    message = Message()
+    message[DEFAULT_WEBHOOK_HEADER] = SECRET
+    hooks().verify(message)
+    hooks().verify([("X-Soniox-Webhook-Secret", SECRET)])
+
+
+def test_unwrap_parses_bytes_text_and_mappings() -> None:
+    """unwrap() gives a typed WebhookEvent from raw or parsed JSON."""
+    headers = {DEFAULT_WEBHOOK_HEADER: SECRET}
+    for payload in (BODY, BODY.decode(), json.loads(BODY), bytearray(BODY)):
+        event = hooks().unwrap(payload, headers)
+        assert event.status is TranscriptionStatus.COMPLETED
+        assert event.id == "4f9f1bc6-3a2f-4a07-9d49-2d6a58e0d5b0"
+
+
+def test_unwrap_verifies_before_parsing() -> None:
+    """A forged request is refused even when its body is valid."""
+    with pytest.raises(WebhookSignatureError):
+        hooks().unwrap(BODY, {DEFAULT_WEBHOOK_HEADER: "forged"})
+
+
+def test_an_unknown_status_parses_as_a_future_value() -> None:
+    """A status added to the API later is kept, marked unknown."""
+    event = hooks().unwrap(b'{"id": "j1", "status": "archived"}', {DEFAULT_WEBHOOK_HEADER: SECRET})
+    assert event.status == "archived"
+    assert not event.status.is_known
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b'{"id": "", "status": "completed"}', b'{"status": "error"}', b"not json", b'{"id": 5}'],
+)
+def test_malformed_bodies_raise_decode_error(body: bytes) -> None:
+    """An empty or missing id, or a body that is not the event, is a DecodeError."""
+    with pytest.raises(DecodeError):
+        hooks().unwrap(body, {DEFAULT_WEBHOOK_HEADER: SECRET})
+
+
+def test_webhook_payload_carries_the_auth_header() -> None:
+    """webhook_payload() gives the three create fields verify() expects."""
+    assert hooks().webhook_payload("https://example.com/hook?job=1") == {
+        "webhook_url": "https://example.com/hook?job=1",
+        "webhook_auth_header_name": DEFAULT_WEBHOOK_HEADER,
+        "webhook_auth_header_value": SECRET,
+    }
+
+
+def test_webhook_payload_without_a_secret_has_only_the_url() -> None:
+    """No secret: only webhook_url."""
+    assert Webhooks(environ={}).webhook_payload("http://127.0.0.1:8000/") == {
+        "webhook_url": "http://127.0.0.1:8000/"
+    }
+
+
+@pytest.mark.parametrize("url", ["example.com/hook", "ftp://example.com/", ""])
+def test_webhook_payload_refuses_a_url_that_is_not_http(url: str) -> None:
+    """A relative or non-http URL fails client-side."""
+    with pytest.raises(ClientValidationError) as caught:
+        hooks().webhook_payload(url)
+    assert caught.value.field == "webhook_url"
+
+
+def test_repr_never_shows_the_secret() -> None:
+    """repr says whether a secret is configured, never what it is."""
+    text = repr(hooks())
+    assert SECRET not in text
+    assert "configured" in text
+
+
+def test_with_secret_returns_a_configured_copy() -> None:
+    """with_secret() configures a new object and leaves the original alone."""
+    plain = Webhooks(environ={})
+    configured = plain.with_secret(SECRET)
+    assert configured.configured
+    assert not plain.configured
+
+
+def test_an_empty_secret_argument_is_refused() -> None:
+    """Webhooks(secret="") would verify nothing: refused."""
+    with pytest.raises(ClientValidationError):
+        Webhooks("")
