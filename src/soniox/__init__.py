@@ -37,10 +37,30 @@ if TYPE_CHECKING:
         SonioxAPIError,
         SonioxError,
         SonioxTimeoutError,
+        TranscriptionFailedError,
         TransportError,
+        WaitTimeoutError,
+        WebhookSignatureError,
     )
+    from .flows import BatchResult, CreateTranscriptionConfig, PollingPolicy
     from .middleware import HookMiddleware, Middleware, Retry, RetryPolicy, Stack
+    from .transcripts import (
+        aiter_transcript_tokens,
+        iter_transcript_tokens,
+        render_by_speaker,
+        render_text,
+        to_srt,
+        to_vtt,
+    )
     from .transport import HttpxTransport, Request, RequestOptions, Response, Transport
+    from .types import (
+        File,
+        Model,
+        Transcription,
+        TranscriptionTranscript,
+        TranscriptionTranscriptToken,
+        WebhookEvent,
+    )
 
 __all__ = [
     "__version__",
@@ -48,6 +68,24 @@ __all__ = [
     "SonioxClient",
     "AsyncSonioxClient",
     "SonioxConfig",
+    # the REST surface: workflow options and results
+    "PollingPolicy",
+    "CreateTranscriptionConfig",
+    "BatchResult",
+    # the API's objects (every schema lives in soniox.types)
+    "File",
+    "Model",
+    "Transcription",
+    "TranscriptionTranscript",
+    "TranscriptionTranscriptToken",
+    "WebhookEvent",
+    # transcripts (soniox.transcripts has more)
+    "render_text",
+    "render_by_speaker",
+    "to_srt",
+    "to_vtt",
+    "iter_transcript_tokens",
+    "aiter_transcript_tokens",
     # composing the stack
     "Stack",
     "Middleware",
@@ -77,6 +115,9 @@ __all__ = [
     "ResponseLostError",
     "SonioxTimeoutError",
     "DeadlineExceededError",
+    "WaitTimeoutError",
+    "TranscriptionFailedError",
+    "WebhookSignatureError",
 ]
 
 _MODULE_OF: dict[str, str] = {
@@ -88,6 +129,29 @@ _MODULE_OF: dict[str, str] = {
     ),
     **dict.fromkeys(
         ("Request", "RequestOptions", "Response", "Transport", "HttpxTransport"), "transport"
+    ),
+    **dict.fromkeys(("PollingPolicy", "CreateTranscriptionConfig", "BatchResult"), "flows"),
+    **dict.fromkeys(
+        (
+            "File",
+            "Model",
+            "Transcription",
+            "TranscriptionTranscript",
+            "TranscriptionTranscriptToken",
+            "WebhookEvent",
+        ),
+        "types",
+    ),
+    **dict.fromkeys(
+        (
+            "render_text",
+            "render_by_speaker",
+            "to_srt",
+            "to_vtt",
+            "iter_transcript_tokens",
+            "aiter_transcript_tokens",
+        ),
+        "transcripts",
     ),
 }
 

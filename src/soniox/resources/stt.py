@@ -21,8 +21,8 @@ timeout; ``delete_if_exists`` / ``delete_all`` / ``destroy_all`` return what the
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, Unpack
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from soniox.errors import ClientValidationError
 from soniox.flows.batch import (
@@ -85,10 +85,120 @@ __all__ = [
     "AsyncStt",
     "BatchResult",
     "CreateTranscriptionConfig",
+    "FileJobArgs",
+    "JobArgs",
     "PollingPolicy",
+    "SourceArgs",
     "Stt",
+    "TranscribeArgs",
+    "TranscribeWaitArgs",
     "TranscriptionOptions",
+    "TranslateArgs",
+    "TranslateFileArgs",
+    "TranslateJobArgs",
+    "TranslateWaitArgs",
+    "WebhookFileArgs",
 ]
+
+
+# --- the helpers' keyword arguments, declared once for both namespaces ----------------------------
+#
+# Every helper takes keyword arguments only. They are TypedDicts (PEP 692), so type checkers and
+# IDEs see each name and type, while the sync and the async namespace share one declaration; a
+# name no helper knows is refused at run time with a ClientValidationError.
+
+
+class _JobCore(TypedDict, total=False):
+    model: str
+    """The model (default ``stt-async-v5``, as in the official SDK)."""
+    client_reference_id: str | None
+    """Your id for the job (generated when not given; it is what makes create exactly-once)."""
+    config: CreateTranscriptionConfig | None
+    """Job options as one object; keyword options override its fields."""
+
+
+class _FileSource(TypedDict, total=False):
+    filename: str | None
+    """The name stored with an uploaded file (default: the path's name, else ``audio``)."""
+    progress: ProgressCallback | None
+    """``progress(bytes_sent, total_or_None)`` while a file is uploaded."""
+
+
+class _Translation(TypedDict, total=False):
+    to: str | None
+    """One-way translation target (``"de"``)."""
+    source: str | None
+    """One-way: the spoken language, sent as a strict language hint."""
+    between: tuple[str, str] | None
+    """Two-way translation between two languages (``("en", "es")``)."""
+
+
+class _Waiting(TypedDict, total=False):
+    timeout: float | None
+    """Seconds to wait for the job (default: the client's deadline, else none)."""
+    poll: PollingPolicy | None
+    """How to poll (default: adaptive, see :class:`PollingPolicy`)."""
+    on_status: StatusCallback | None
+    """Called with each fetched job state while waiting."""
+
+
+class _WaitingAndCleanup(_Waiting, total=False):
+    delete_after: bool
+    """Delete job and uploaded file once done — also on errors, timeouts, Ctrl-C, cancellation."""
+    wait_interval_sec: float | None
+    """The official SDK's fixed polling interval (instead of ``poll``)."""
+    wait_timeout_sec: float | None
+    """The official SDK's name for ``timeout``."""
+
+
+class JobArgs(_JobCore, TranscriptionOptions, total=False):
+    """Keywords of a job created from a given URL or file id."""
+
+
+class WebhookFileArgs(_JobCore, _FileSource, BaseTranscriptionOptions, total=False):
+    """Keywords of :meth:`Stt.transcribe_file_with_webhook` (``webhook_url`` is its argument)."""
+
+
+class FileJobArgs(JobArgs, _FileSource, total=False):
+    """Keywords of a job created from a file that is uploaded first."""
+
+
+class SourceArgs(FileJobArgs, total=False):
+    """Keywords of a job from exactly one of ``file``, ``file_id`` or ``audio_url``."""
+
+    audio_url: str | None
+    """Audio the API downloads itself."""
+    file_id: str | None
+    """An uploaded file."""
+    file: UploadSource | None
+    """A path, bytes, a binary file object or an iterator of bytes, uploaded first."""
+
+
+class TranscribeArgs(SourceArgs, _Waiting, total=False):
+    """Keywords of :meth:`Stt.transcribe`."""
+
+    wait: bool
+    """Also wait for the job to finish."""
+
+
+class TranscribeWaitArgs(SourceArgs, _WaitingAndCleanup, total=False):
+    """Keywords of :meth:`Stt.transcribe_and_wait` and ``…_with_tokens``."""
+
+
+class TranslateJobArgs(JobArgs, _Translation, total=False):
+    """Keywords of :meth:`Stt.translate_from_url` / ``translate_from_file_id``."""
+
+
+class TranslateFileArgs(FileJobArgs, _Translation, total=False):
+    """Keywords of :meth:`Stt.translate_from_file`."""
+
+
+class TranslateArgs(SourceArgs, _Translation, total=False):
+    """Keywords of :meth:`Stt.translate`."""
+
+
+class TranslateWaitArgs(TranslateArgs, _WaitingAndCleanup, total=False):
+    """Keywords of :meth:`Stt.translate_and_wait` and ``…_with_tokens``."""
 
 
 # --- glue: arguments → one flow ---------------------------------------------------------------------
@@ -133,29 +243,38 @@ def _create(
     return create_flow(client, payload)
 
 
+_TRANSLATION_KEYS = ("to", "source", "between")
+
+
 def _workflow(
     client: _ClientBase,
+    args: Mapping[str, Any],
     *,
-    model: str,
-    file: UploadSource | None = None,
-    file_id: str | None = None,
-    audio_url: str | None = None,
-    filename: str | None = None,
-    client_reference_id: str | None = None,
-    config: CreateTranscriptionConfig | None = None,
-    options: TranscriptionOptions,
-    translate: dict[str, Any] | None = None,
+    translate: bool = False,
     wait: bool = False,
     fetch_transcript: bool = False,
-    delete_after: bool = False,
-    timeout: float | None = None,
-    poll: PollingPolicy | None = None,
-    progress: ProgressCallback | None = None,
-    on_status: StatusCallback | None = None,
 ) -> Flow[TranscribeOutcome]:
-    merged = merge_options(config, options)
-    if translate is not None:
-        merged = translate_options(options=merged, **translate)
+    """The transcribe workflow for one helper call: ``args`` are its keywords (the job's
+    options are whatever is left once the helper's own names are taken out)."""
+    rest = dict(args)
+    take = rest.pop
+    model: str = take("model", DEFAULT_MODEL)
+    file = take("file", None)
+    file_id = take("file_id", None)
+    audio_url = take("audio_url", None)
+    filename = take("filename", None)
+    reference = take("client_reference_id", None)
+    config = take("config", None)
+    wait = take("wait", wait)
+    delete_after = take("delete_after", False)
+    timeout = _timeout(take("timeout", None), take("wait_timeout_sec", None), "wait_timeout_sec")
+    poll = _policy(take("poll", None), take("wait_interval_sec", None))
+    progress = take("progress", None)
+    on_status = take("on_status", None)
+    translation = {key: take(key, None) for key in _TRANSLATION_KEYS} if translate else None
+    merged = merge_options(config, rest)
+    if translation is not None:
+        merged = translate_options(options=merged, **translation)
     return transcribe_flow(
         client,
         model=model,
@@ -163,7 +282,7 @@ def _workflow(
         file_id=file_id,
         audio_url=audio_url,
         filename=filename,
-        client_reference_id=client_reference_id,
+        client_reference_id=reference,
         options=merged,
         wait=wait,
         fetch_transcript=fetch_transcript,
@@ -184,12 +303,6 @@ def _transcript(flow: Flow[TranscribeOutcome]) -> Flow[TranscriptionTranscript]:
     outcome = yield from flow
     assert outcome.transcript is not None
     return outcome.transcript
-
-
-def _translation(
-    to: str | None, source: str | None, between: tuple[str, str] | Sequence[str] | None
-) -> dict[str, Any]:
-    return {"to": to, "source": source, "between": between}
 
 
 class _Batch:
@@ -361,425 +474,87 @@ class Stt(SyncNamespace):
         )
 
     # Transcribe helpers ---------------------------------------------------------------------------
-    def transcribe(
-        self,
-        *,
-        model: str = DEFAULT_MODEL,
-        audio_url: str | None = None,
-        file_id: str | None = None,
-        file: UploadSource | None = None,
-        filename: str | None = None,
-        client_reference_id: str | None = None,
-        config: CreateTranscriptionConfig | None = None,
-        wait: bool = False,
-        timeout: float | None = None,
-        poll: PollingPolicy | None = None,
-        progress: ProgressCallback | None = None,
-        on_status: StatusCallback | None = None,
-        **options: Unpack[TranscriptionOptions],
-    ) -> Transcription:
+    def transcribe(self, **args: Unpack[TranscribeArgs]) -> Transcription:
         """Create a job from a file (uploaded first), a file id or a URL — exactly one.
 
-        ``wait=True`` also waits for it to finish; ``progress(sent, total)`` follows the upload.
-        """
-        return self._run(
-            _job(
-                _workflow(
-                    self._client,
-                    model=model,
-                    file=file,
-                    file_id=file_id,
-                    audio_url=audio_url,
-                    filename=filename,
-                    client_reference_id=client_reference_id,
-                    config=config,
-                    options=options,
-                    wait=wait,
-                    timeout=timeout,
-                    poll=poll,
-                    progress=progress,
-                    on_status=on_status,
-                )
-            )
-        )
+        ``wait=True`` also waits for it to finish; ``progress(sent, total)`` follows the upload."""
+        return self._run(_job(_workflow(self._client, args)))
 
-    def transcribe_from_url(
-        self,
-        *,
-        audio_url: str,
-        model: str = DEFAULT_MODEL,
-        client_reference_id: str | None = None,
-        config: CreateTranscriptionConfig | None = None,
-        **options: Unpack[TranscriptionOptions],
-    ) -> Transcription:
+    def transcribe_from_url(self, *, audio_url: str, **args: Unpack[JobArgs]) -> Transcription:
         """Create a job for the audio at ``audio_url`` (the API downloads it)."""
-        return self.transcribe(
-            audio_url=audio_url,
-            model=model,
-            client_reference_id=client_reference_id,
-            config=config,
-            **options,
-        )
+        return self._run(_job(_workflow(self._client, {**args, "audio_url": audio_url})))
 
-    def transcribe_from_file_id(
-        self,
-        *,
-        file_id: str,
-        model: str = DEFAULT_MODEL,
-        client_reference_id: str | None = None,
-        config: CreateTranscriptionConfig | None = None,
-        **options: Unpack[TranscriptionOptions],
-    ) -> Transcription:
+    def transcribe_from_file_id(self, *, file_id: str, **args: Unpack[JobArgs]) -> Transcription:
         """Create a job for an already uploaded file."""
-        return self.transcribe(
-            file_id=file_id,
-            model=model,
-            client_reference_id=client_reference_id,
-            config=config,
-            **options,
-        )
+        return self._run(_job(_workflow(self._client, {**args, "file_id": file_id})))
 
     def transcribe_from_file(
-        self,
-        *,
-        file: UploadSource,
-        filename: str | None = None,
-        model: str = DEFAULT_MODEL,
-        client_reference_id: str | None = None,
-        config: CreateTranscriptionConfig | None = None,
-        progress: ProgressCallback | None = None,
-        **options: Unpack[TranscriptionOptions],
+        self, *, file: UploadSource, **args: Unpack[FileJobArgs]
     ) -> Transcription:
         """Upload ``file`` (path, bytes, file object, iterator) and create a job for it; the
         upload is deleted again if the job cannot be created."""
-        return self.transcribe(
-            file=file,
-            filename=filename,
-            model=model,
-            client_reference_id=client_reference_id,
-            config=config,
-            progress=progress,
-            **options,
-        )
+        return self._run(_job(_workflow(self._client, {**args, "file": file})))
 
     transcribe_file = transcribe_from_file
 
     def transcribe_file_with_webhook(
-        self,
-        *,
-        file: UploadSource,
-        webhook_url: str,
-        filename: str | None = None,
-        model: str = DEFAULT_MODEL,
-        client_reference_id: str | None = None,
-        config: CreateTranscriptionConfig | None = None,
-        progress: ProgressCallback | None = None,
-        **options: Unpack[BaseTranscriptionOptions],
+        self, *, file: UploadSource, webhook_url: str, **args: Unpack[WebhookFileArgs]
     ) -> Transcription:
         """Upload ``file`` and create a job that posts to ``webhook_url`` when it ends (pass
         ``webhook_auth_header_name`` / ``_value`` to authenticate the call)."""
-        return self.transcribe(
-            file=file,
-            filename=filename,
-            model=model,
-            client_reference_id=client_reference_id,
-            config=config,
-            progress=progress,
-            webhook_url=webhook_url,
-            **options,
+        return self._run(
+            _job(_workflow(self._client, {**args, "file": file, "webhook_url": webhook_url}))
         )
 
-    def transcribe_and_wait(
-        self,
-        *,
-        model: str = DEFAULT_MODEL,
-        audio_url: str | None = None,
-        file_id: str | None = None,
-        file: UploadSource | None = None,
-        filename: str | None = None,
-        client_reference_id: str | None = None,
-        delete_after: bool = False,
-        timeout: float | None = None,
-        poll: PollingPolicy | None = None,
-        wait_interval_sec: float | None = None,
-        wait_timeout_sec: float | None = None,
-        progress: ProgressCallback | None = None,
-        on_status: StatusCallback | None = None,
-        config: CreateTranscriptionConfig | None = None,
-        **options: Unpack[TranscriptionOptions],
-    ) -> Transcription:
+    def transcribe_and_wait(self, **args: Unpack[TranscribeWaitArgs]) -> Transcription:
         """Create a job and wait for it; ``delete_after`` deletes job and file when done — also
         when anything fails or is interrupted."""
-        return self._run(
-            _job(
-                _workflow(
-                    self._client,
-                    model=model,
-                    file=file,
-                    file_id=file_id,
-                    audio_url=audio_url,
-                    filename=filename,
-                    client_reference_id=client_reference_id,
-                    config=config,
-                    options=options,
-                    wait=True,
-                    delete_after=delete_after,
-                    timeout=_timeout(timeout, wait_timeout_sec, "wait_timeout_sec"),
-                    poll=_policy(poll, wait_interval_sec),
-                    progress=progress,
-                    on_status=on_status,
-                )
-            )
-        )
+        return self._run(_job(_workflow(self._client, args, wait=True)))
 
     def transcribe_and_wait_with_tokens(
-        self,
-        *,
-        model: str = DEFAULT_MODEL,
-        audio_url: str | None = None,
-        file_id: str | None = None,
-        file: UploadSource | None = None,
-        filename: str | None = None,
-        client_reference_id: str | None = None,
-        delete_after: bool = False,
-        timeout: float | None = None,
-        poll: PollingPolicy | None = None,
-        wait_interval_sec: float | None = None,
-        wait_timeout_sec: float | None = None,
-        progress: ProgressCallback | None = None,
-        on_status: StatusCallback | None = None,
-        config: CreateTranscriptionConfig | None = None,
-        **options: Unpack[TranscriptionOptions],
+        self, **args: Unpack[TranscribeWaitArgs]
     ) -> TranscriptionTranscript:
         """:meth:`transcribe_and_wait`, returning the transcript (text and tokens)."""
-        return self._run(
-            _transcript(
-                _workflow(
-                    self._client,
-                    model=model,
-                    file=file,
-                    file_id=file_id,
-                    audio_url=audio_url,
-                    filename=filename,
-                    client_reference_id=client_reference_id,
-                    config=config,
-                    options=options,
-                    wait=True,
-                    fetch_transcript=True,
-                    delete_after=delete_after,
-                    timeout=_timeout(timeout, wait_timeout_sec, "wait_timeout_sec"),
-                    poll=_policy(poll, wait_interval_sec),
-                    progress=progress,
-                    on_status=on_status,
-                )
-            )
-        )
+        return self._run(_transcript(_workflow(self._client, args, fetch_transcript=True)))
 
-    # Translate helpers ----------------------------------------------------------------------------
-    def translate(
-        self,
-        *,
-        to: str | None = None,
-        source: str | None = None,
-        between: tuple[str, str] | None = None,
-        audio_url: str | None = None,
-        file_id: str | None = None,
-        file: UploadSource | None = None,
-        filename: str | None = None,
-        model: str = DEFAULT_MODEL,
-        client_reference_id: str | None = None,
-        config: CreateTranscriptionConfig | None = None,
-        progress: ProgressCallback | None = None,
-        **options: Unpack[TranscriptionOptions],
-    ) -> Transcription:
+    def translate(self, **args: Unpack[TranslateArgs]) -> Transcription:
         """Create a translating job: ``to="de"`` (one-way; ``source="en"`` becomes a strict
         language hint) or ``between=("en", "es")`` (two-way). Language identification is on."""
-        return self._run(
-            _job(
-                _workflow(
-                    self._client,
-                    model=model,
-                    file=file,
-                    file_id=file_id,
-                    audio_url=audio_url,
-                    filename=filename,
-                    client_reference_id=client_reference_id,
-                    config=config,
-                    options=options,
-                    translate=_translation(to, source, between),
-                    progress=progress,
-                )
-            )
-        )
+        return self._run(_job(_workflow(self._client, args, translate=True)))
 
     def translate_from_url(
-        self,
-        *,
-        audio_url: str,
-        to: str | None = None,
-        source: str | None = None,
-        between: tuple[str, str] | None = None,
-        model: str = DEFAULT_MODEL,
-        client_reference_id: str | None = None,
-        config: CreateTranscriptionConfig | None = None,
-        **options: Unpack[TranscriptionOptions],
+        self, *, audio_url: str, **args: Unpack[TranslateJobArgs]
     ) -> Transcription:
         """:meth:`translate` the audio at a URL."""
-        return self.translate(
-            audio_url=audio_url,
-            to=to,
-            source=source,
-            between=between,
-            model=model,
-            client_reference_id=client_reference_id,
-            config=config,
-            **options,
+        return self._run(
+            _job(_workflow(self._client, {**args, "audio_url": audio_url}, translate=True))
         )
 
     def translate_from_file_id(
-        self,
-        *,
-        file_id: str,
-        to: str | None = None,
-        source: str | None = None,
-        between: tuple[str, str] | None = None,
-        model: str = DEFAULT_MODEL,
-        client_reference_id: str | None = None,
-        config: CreateTranscriptionConfig | None = None,
-        **options: Unpack[TranscriptionOptions],
+        self, *, file_id: str, **args: Unpack[TranslateJobArgs]
     ) -> Transcription:
         """:meth:`translate` an already uploaded file."""
-        return self.translate(
-            file_id=file_id,
-            to=to,
-            source=source,
-            between=between,
-            model=model,
-            client_reference_id=client_reference_id,
-            config=config,
-            **options,
+        return self._run(
+            _job(_workflow(self._client, {**args, "file_id": file_id}, translate=True))
         )
 
     def translate_from_file(
-        self,
-        *,
-        file: UploadSource,
-        to: str | None = None,
-        source: str | None = None,
-        between: tuple[str, str] | None = None,
-        filename: str | None = None,
-        model: str = DEFAULT_MODEL,
-        client_reference_id: str | None = None,
-        config: CreateTranscriptionConfig | None = None,
-        progress: ProgressCallback | None = None,
-        **options: Unpack[TranscriptionOptions],
+        self, *, file: UploadSource, **args: Unpack[TranslateFileArgs]
     ) -> Transcription:
         """Upload ``file`` and :meth:`translate` it."""
-        return self.translate(
-            file=file,
-            to=to,
-            source=source,
-            between=between,
-            filename=filename,
-            model=model,
-            client_reference_id=client_reference_id,
-            config=config,
-            progress=progress,
-            **options,
-        )
+        return self._run(_job(_workflow(self._client, {**args, "file": file}, translate=True)))
 
-    def translate_and_wait(
-        self,
-        *,
-        to: str | None = None,
-        source: str | None = None,
-        between: tuple[str, str] | None = None,
-        audio_url: str | None = None,
-        file_id: str | None = None,
-        file: UploadSource | None = None,
-        filename: str | None = None,
-        model: str = DEFAULT_MODEL,
-        client_reference_id: str | None = None,
-        delete_after: bool = False,
-        timeout: float | None = None,
-        poll: PollingPolicy | None = None,
-        wait_interval_sec: float | None = None,
-        wait_timeout_sec: float | None = None,
-        progress: ProgressCallback | None = None,
-        on_status: StatusCallback | None = None,
-        config: CreateTranscriptionConfig | None = None,
-        **options: Unpack[TranscriptionOptions],
-    ) -> Transcription:
+    def translate_and_wait(self, **args: Unpack[TranslateWaitArgs]) -> Transcription:
         """:meth:`translate` and wait for the job (``delete_after`` as in transcribe_and_wait)."""
-        return self._run(
-            _job(
-                _workflow(
-                    self._client,
-                    model=model,
-                    file=file,
-                    file_id=file_id,
-                    audio_url=audio_url,
-                    filename=filename,
-                    client_reference_id=client_reference_id,
-                    config=config,
-                    options=options,
-                    translate=_translation(to, source, between),
-                    wait=True,
-                    delete_after=delete_after,
-                    timeout=_timeout(timeout, wait_timeout_sec, "wait_timeout_sec"),
-                    poll=_policy(poll, wait_interval_sec),
-                    progress=progress,
-                    on_status=on_status,
-                )
-            )
-        )
+        return self._run(_job(_workflow(self._client, args, translate=True, wait=True)))
 
     def translate_and_wait_with_tokens(
-        self,
-        *,
-        to: str | None = None,
-        source: str | None = None,
-        between: tuple[str, str] | None = None,
-        audio_url: str | None = None,
-        file_id: str | None = None,
-        file: UploadSource | None = None,
-        filename: str | None = None,
-        model: str = DEFAULT_MODEL,
-        client_reference_id: str | None = None,
-        delete_after: bool = False,
-        timeout: float | None = None,
-        poll: PollingPolicy | None = None,
-        wait_interval_sec: float | None = None,
-        wait_timeout_sec: float | None = None,
-        progress: ProgressCallback | None = None,
-        on_status: StatusCallback | None = None,
-        config: CreateTranscriptionConfig | None = None,
-        **options: Unpack[TranscriptionOptions],
+        self, **args: Unpack[TranslateWaitArgs]
     ) -> TranscriptionTranscript:
         """:meth:`translate_and_wait`, returning the transcript (original and translated
         tokens, told apart by ``translation_status``)."""
         return self._run(
-            _transcript(
-                _workflow(
-                    self._client,
-                    model=model,
-                    file=file,
-                    file_id=file_id,
-                    audio_url=audio_url,
-                    filename=filename,
-                    client_reference_id=client_reference_id,
-                    config=config,
-                    options=options,
-                    translate=_translation(to, source, between),
-                    wait=True,
-                    fetch_transcript=True,
-                    delete_after=delete_after,
-                    timeout=_timeout(timeout, wait_timeout_sec, "wait_timeout_sec"),
-                    poll=_policy(poll, wait_interval_sec),
-                    progress=progress,
-                    on_status=on_status,
-                )
-            )
+            _transcript(_workflow(self._client, args, translate=True, fetch_transcript=True))
         )
 
     # Batches --------------------------------------------------------------------------------------
@@ -916,417 +691,86 @@ class AsyncStt(AsyncNamespace):
         )
 
     # Transcribe helpers ---------------------------------------------------------------------------
-    async def transcribe(
-        self,
-        *,
-        model: str = DEFAULT_MODEL,
-        audio_url: str | None = None,
-        file_id: str | None = None,
-        file: UploadSource | None = None,
-        filename: str | None = None,
-        client_reference_id: str | None = None,
-        config: CreateTranscriptionConfig | None = None,
-        wait: bool = False,
-        timeout: float | None = None,  # noqa: ASYNC109 - a wait budget: on expiry the job is kept and named
-        poll: PollingPolicy | None = None,
-        progress: ProgressCallback | None = None,
-        on_status: StatusCallback | None = None,
-        **options: Unpack[TranscriptionOptions],
-    ) -> Transcription:
-        """Create a job from a file, a file id or a URL (see :meth:`Stt.transcribe`)."""
-        return await self._arun(
-            _job(
-                _workflow(
-                    self._client,
-                    model=model,
-                    file=file,
-                    file_id=file_id,
-                    audio_url=audio_url,
-                    filename=filename,
-                    client_reference_id=client_reference_id,
-                    config=config,
-                    options=options,
-                    wait=wait,
-                    timeout=timeout,
-                    poll=poll,
-                    progress=progress,
-                    on_status=on_status,
-                )
-            )
-        )
+    async def transcribe(self, **args: Unpack[TranscribeArgs]) -> Transcription:
+        """See :meth:`Stt.transcribe`."""
+        return await self._arun(_job(_workflow(self._client, args)))
 
     async def transcribe_from_url(
-        self,
-        *,
-        audio_url: str,
-        model: str = DEFAULT_MODEL,
-        client_reference_id: str | None = None,
-        config: CreateTranscriptionConfig | None = None,
-        **options: Unpack[TranscriptionOptions],
+        self, *, audio_url: str, **args: Unpack[JobArgs]
     ) -> Transcription:
-        """Create a job for the audio at ``audio_url``."""
-        return await self.transcribe(
-            audio_url=audio_url,
-            model=model,
-            client_reference_id=client_reference_id,
-            config=config,
-            **options,
-        )
+        """See :meth:`Stt.transcribe_from_url`."""
+        return await self._arun(_job(_workflow(self._client, {**args, "audio_url": audio_url})))
 
     async def transcribe_from_file_id(
-        self,
-        *,
-        file_id: str,
-        model: str = DEFAULT_MODEL,
-        client_reference_id: str | None = None,
-        config: CreateTranscriptionConfig | None = None,
-        **options: Unpack[TranscriptionOptions],
+        self, *, file_id: str, **args: Unpack[JobArgs]
     ) -> Transcription:
-        """Create a job for an already uploaded file."""
-        return await self.transcribe(
-            file_id=file_id,
-            model=model,
-            client_reference_id=client_reference_id,
-            config=config,
-            **options,
-        )
+        """See :meth:`Stt.transcribe_from_file_id`."""
+        return await self._arun(_job(_workflow(self._client, {**args, "file_id": file_id})))
 
     async def transcribe_from_file(
-        self,
-        *,
-        file: UploadSource,
-        filename: str | None = None,
-        model: str = DEFAULT_MODEL,
-        client_reference_id: str | None = None,
-        config: CreateTranscriptionConfig | None = None,
-        progress: ProgressCallback | None = None,
-        **options: Unpack[TranscriptionOptions],
+        self, *, file: UploadSource, **args: Unpack[FileJobArgs]
     ) -> Transcription:
-        """Upload ``file`` and create a job for it."""
-        return await self.transcribe(
-            file=file,
-            filename=filename,
-            model=model,
-            client_reference_id=client_reference_id,
-            config=config,
-            progress=progress,
-            **options,
-        )
+        """See :meth:`Stt.transcribe_from_file`."""
+        return await self._arun(_job(_workflow(self._client, {**args, "file": file})))
 
     transcribe_file = transcribe_from_file
 
     async def transcribe_file_with_webhook(
-        self,
-        *,
-        file: UploadSource,
-        webhook_url: str,
-        filename: str | None = None,
-        model: str = DEFAULT_MODEL,
-        client_reference_id: str | None = None,
-        config: CreateTranscriptionConfig | None = None,
-        progress: ProgressCallback | None = None,
-        **options: Unpack[BaseTranscriptionOptions],
+        self, *, file: UploadSource, webhook_url: str, **args: Unpack[WebhookFileArgs]
     ) -> Transcription:
-        """Upload ``file`` and create a job that posts to ``webhook_url`` when it ends."""
-        return await self.transcribe(
-            file=file,
-            filename=filename,
-            model=model,
-            client_reference_id=client_reference_id,
-            config=config,
-            progress=progress,
-            webhook_url=webhook_url,
-            **options,
+        """See :meth:`Stt.transcribe_file_with_webhook`."""
+        return await self._arun(
+            _job(_workflow(self._client, {**args, "file": file, "webhook_url": webhook_url}))
         )
 
-    async def transcribe_and_wait(
-        self,
-        *,
-        model: str = DEFAULT_MODEL,
-        audio_url: str | None = None,
-        file_id: str | None = None,
-        file: UploadSource | None = None,
-        filename: str | None = None,
-        client_reference_id: str | None = None,
-        delete_after: bool = False,
-        timeout: float | None = None,  # noqa: ASYNC109 - a wait budget: on expiry the job is kept and named
-        poll: PollingPolicy | None = None,
-        wait_interval_sec: float | None = None,
-        wait_timeout_sec: float | None = None,
-        progress: ProgressCallback | None = None,
-        on_status: StatusCallback | None = None,
-        config: CreateTranscriptionConfig | None = None,
-        **options: Unpack[TranscriptionOptions],
-    ) -> Transcription:
-        """Create a job and wait for it (see :meth:`Stt.transcribe_and_wait`)."""
-        return await self._arun(
-            _job(
-                _workflow(
-                    self._client,
-                    model=model,
-                    file=file,
-                    file_id=file_id,
-                    audio_url=audio_url,
-                    filename=filename,
-                    client_reference_id=client_reference_id,
-                    config=config,
-                    options=options,
-                    wait=True,
-                    delete_after=delete_after,
-                    timeout=_timeout(timeout, wait_timeout_sec, "wait_timeout_sec"),
-                    poll=_policy(poll, wait_interval_sec),
-                    progress=progress,
-                    on_status=on_status,
-                )
-            )
-        )
+    async def transcribe_and_wait(self, **args: Unpack[TranscribeWaitArgs]) -> Transcription:
+        """See :meth:`Stt.transcribe_and_wait`."""
+        return await self._arun(_job(_workflow(self._client, args, wait=True)))
 
     async def transcribe_and_wait_with_tokens(
-        self,
-        *,
-        model: str = DEFAULT_MODEL,
-        audio_url: str | None = None,
-        file_id: str | None = None,
-        file: UploadSource | None = None,
-        filename: str | None = None,
-        client_reference_id: str | None = None,
-        delete_after: bool = False,
-        timeout: float | None = None,  # noqa: ASYNC109 - a wait budget: on expiry the job is kept and named
-        poll: PollingPolicy | None = None,
-        wait_interval_sec: float | None = None,
-        wait_timeout_sec: float | None = None,
-        progress: ProgressCallback | None = None,
-        on_status: StatusCallback | None = None,
-        config: CreateTranscriptionConfig | None = None,
-        **options: Unpack[TranscriptionOptions],
+        self, **args: Unpack[TranscribeWaitArgs]
     ) -> TranscriptionTranscript:
-        """:meth:`transcribe_and_wait`, returning the transcript."""
-        return await self._arun(
-            _transcript(
-                _workflow(
-                    self._client,
-                    model=model,
-                    file=file,
-                    file_id=file_id,
-                    audio_url=audio_url,
-                    filename=filename,
-                    client_reference_id=client_reference_id,
-                    config=config,
-                    options=options,
-                    wait=True,
-                    fetch_transcript=True,
-                    delete_after=delete_after,
-                    timeout=_timeout(timeout, wait_timeout_sec, "wait_timeout_sec"),
-                    poll=_policy(poll, wait_interval_sec),
-                    progress=progress,
-                    on_status=on_status,
-                )
-            )
-        )
+        """See :meth:`Stt.transcribe_and_wait_with_tokens`."""
+        return await self._arun(_transcript(_workflow(self._client, args, fetch_transcript=True)))
 
-    # Translate helpers ----------------------------------------------------------------------------
-    async def translate(
-        self,
-        *,
-        to: str | None = None,
-        source: str | None = None,
-        between: tuple[str, str] | None = None,
-        audio_url: str | None = None,
-        file_id: str | None = None,
-        file: UploadSource | None = None,
-        filename: str | None = None,
-        model: str = DEFAULT_MODEL,
-        client_reference_id: str | None = None,
-        config: CreateTranscriptionConfig | None = None,
-        progress: ProgressCallback | None = None,
-        **options: Unpack[TranscriptionOptions],
-    ) -> Transcription:
-        """Create a translating job (see :meth:`Stt.translate`)."""
-        return await self._arun(
-            _job(
-                _workflow(
-                    self._client,
-                    model=model,
-                    file=file,
-                    file_id=file_id,
-                    audio_url=audio_url,
-                    filename=filename,
-                    client_reference_id=client_reference_id,
-                    config=config,
-                    options=options,
-                    translate=_translation(to, source, between),
-                    progress=progress,
-                )
-            )
-        )
+    async def translate(self, **args: Unpack[TranslateArgs]) -> Transcription:
+        """See :meth:`Stt.translate`."""
+        return await self._arun(_job(_workflow(self._client, args, translate=True)))
 
     async def translate_from_url(
-        self,
-        *,
-        audio_url: str,
-        to: str | None = None,
-        source: str | None = None,
-        between: tuple[str, str] | None = None,
-        model: str = DEFAULT_MODEL,
-        client_reference_id: str | None = None,
-        config: CreateTranscriptionConfig | None = None,
-        **options: Unpack[TranscriptionOptions],
+        self, *, audio_url: str, **args: Unpack[TranslateJobArgs]
     ) -> Transcription:
-        """:meth:`translate` the audio at a URL."""
-        return await self.translate(
-            audio_url=audio_url,
-            to=to,
-            source=source,
-            between=between,
-            model=model,
-            client_reference_id=client_reference_id,
-            config=config,
-            **options,
+        """See :meth:`Stt.translate_from_url`."""
+        return await self._arun(
+            _job(_workflow(self._client, {**args, "audio_url": audio_url}, translate=True))
         )
 
     async def translate_from_file_id(
-        self,
-        *,
-        file_id: str,
-        to: str | None = None,
-        source: str | None = None,
-        between: tuple[str, str] | None = None,
-        model: str = DEFAULT_MODEL,
-        client_reference_id: str | None = None,
-        config: CreateTranscriptionConfig | None = None,
-        **options: Unpack[TranscriptionOptions],
+        self, *, file_id: str, **args: Unpack[TranslateJobArgs]
     ) -> Transcription:
-        """:meth:`translate` an already uploaded file."""
-        return await self.translate(
-            file_id=file_id,
-            to=to,
-            source=source,
-            between=between,
-            model=model,
-            client_reference_id=client_reference_id,
-            config=config,
-            **options,
+        """See :meth:`Stt.translate_from_file_id`."""
+        return await self._arun(
+            _job(_workflow(self._client, {**args, "file_id": file_id}, translate=True))
         )
 
     async def translate_from_file(
-        self,
-        *,
-        file: UploadSource,
-        to: str | None = None,
-        source: str | None = None,
-        between: tuple[str, str] | None = None,
-        filename: str | None = None,
-        model: str = DEFAULT_MODEL,
-        client_reference_id: str | None = None,
-        config: CreateTranscriptionConfig | None = None,
-        progress: ProgressCallback | None = None,
-        **options: Unpack[TranscriptionOptions],
+        self, *, file: UploadSource, **args: Unpack[TranslateFileArgs]
     ) -> Transcription:
-        """Upload ``file`` and :meth:`translate` it."""
-        return await self.translate(
-            file=file,
-            to=to,
-            source=source,
-            between=between,
-            filename=filename,
-            model=model,
-            client_reference_id=client_reference_id,
-            config=config,
-            progress=progress,
-            **options,
+        """See :meth:`Stt.translate_from_file`."""
+        return await self._arun(
+            _job(_workflow(self._client, {**args, "file": file}, translate=True))
         )
 
-    async def translate_and_wait(
-        self,
-        *,
-        to: str | None = None,
-        source: str | None = None,
-        between: tuple[str, str] | None = None,
-        audio_url: str | None = None,
-        file_id: str | None = None,
-        file: UploadSource | None = None,
-        filename: str | None = None,
-        model: str = DEFAULT_MODEL,
-        client_reference_id: str | None = None,
-        delete_after: bool = False,
-        timeout: float | None = None,  # noqa: ASYNC109 - a wait budget: on expiry the job is kept and named
-        poll: PollingPolicy | None = None,
-        wait_interval_sec: float | None = None,
-        wait_timeout_sec: float | None = None,
-        progress: ProgressCallback | None = None,
-        on_status: StatusCallback | None = None,
-        config: CreateTranscriptionConfig | None = None,
-        **options: Unpack[TranscriptionOptions],
-    ) -> Transcription:
-        """:meth:`translate` and wait for the job."""
-        return await self._arun(
-            _job(
-                _workflow(
-                    self._client,
-                    model=model,
-                    file=file,
-                    file_id=file_id,
-                    audio_url=audio_url,
-                    filename=filename,
-                    client_reference_id=client_reference_id,
-                    config=config,
-                    options=options,
-                    translate=_translation(to, source, between),
-                    wait=True,
-                    delete_after=delete_after,
-                    timeout=_timeout(timeout, wait_timeout_sec, "wait_timeout_sec"),
-                    poll=_policy(poll, wait_interval_sec),
-                    progress=progress,
-                    on_status=on_status,
-                )
-            )
-        )
+    async def translate_and_wait(self, **args: Unpack[TranslateWaitArgs]) -> Transcription:
+        """See :meth:`Stt.translate_and_wait`."""
+        return await self._arun(_job(_workflow(self._client, args, translate=True, wait=True)))
 
     async def translate_and_wait_with_tokens(
-        self,
-        *,
-        to: str | None = None,
-        source: str | None = None,
-        between: tuple[str, str] | None = None,
-        audio_url: str | None = None,
-        file_id: str | None = None,
-        file: UploadSource | None = None,
-        filename: str | None = None,
-        model: str = DEFAULT_MODEL,
-        client_reference_id: str | None = None,
-        delete_after: bool = False,
-        timeout: float | None = None,  # noqa: ASYNC109 - a wait budget: on expiry the job is kept and named
-        poll: PollingPolicy | None = None,
-        wait_interval_sec: float | None = None,
-        wait_timeout_sec: float | None = None,
-        progress: ProgressCallback | None = None,
-        on_status: StatusCallback | None = None,
-        config: CreateTranscriptionConfig | None = None,
-        **options: Unpack[TranscriptionOptions],
+        self, **args: Unpack[TranslateWaitArgs]
     ) -> TranscriptionTranscript:
-        """:meth:`translate_and_wait`, returning the transcript."""
+        """See :meth:`Stt.translate_and_wait_with_tokens`."""
         return await self._arun(
-            _transcript(
-                _workflow(
-                    self._client,
-                    model=model,
-                    file=file,
-                    file_id=file_id,
-                    audio_url=audio_url,
-                    filename=filename,
-                    client_reference_id=client_reference_id,
-                    config=config,
-                    options=options,
-                    translate=_translation(to, source, between),
-                    wait=True,
-                    fetch_transcript=True,
-                    delete_after=delete_after,
-                    timeout=_timeout(timeout, wait_timeout_sec, "wait_timeout_sec"),
-                    poll=_policy(poll, wait_interval_sec),
-                    progress=progress,
-                    on_status=on_status,
-                )
-            )
+            _transcript(_workflow(self._client, args, translate=True, fetch_transcript=True))
         )
 
     # Batches --------------------------------------------------------------------------------------
