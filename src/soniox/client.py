@@ -208,16 +208,19 @@ class _ClientBase:
 
         Drive it with :meth:`SonioxClient.run` or :meth:`AsyncSonioxClient.arun`.
         """
-        core = self._core
-        response = yield from core.stack.handler()(request)
+        response = yield from self._core.stack.handler()(request)
+        self.raise_for_status(response)
+        return response
+
+    def raise_for_status(self, response: Response) -> None:
+        """Raise the typed :class:`~soniox.errors.SonioxAPIError` of an error status (>= 400)."""
         if response.status >= 400:
             raise error_from_response(
                 response.status,
                 response.headers,
                 response.content if response.is_stream_consumed else None,
-                now=core.transport.clock.wall(),
+                now=self._core.transport.clock.wall(),
             )
-        return response
 
     def request_flow(self, method: str, path: str, **kwargs: Any) -> Flow[Response]:
         """:meth:`call` of :meth:`build_request`: any API call as a flow."""

@@ -34,10 +34,9 @@ from soniox.errors import (
     ServerError,
     TranscriptionFailedError,
     WaitTimeoutError,
-    error_from_response,
 )
 from soniox.middleware import Backoff, Flow, get_clock, sleep
-from soniox.resources._base import Page, PageFlow
+from soniox.resources._base import Page, PageFlow, delete_resource_flow
 from soniox.resources._checks import check_limit, check_optional_str, id_path
 from soniox.resources.files import delete_file_flow
 from soniox.transport.request import Request
@@ -156,22 +155,11 @@ def delete_flow(
 
     A 404 on a *retried* attempt means an earlier attempt deleted it and its answer was lost.
     """
-    request = client.build_request("DELETE", _path(transcription_id), operation="stt.delete")
-    response = yield from client.stack.handler()(request)
-    if response.status == 404:
-        if response.request.attempt > 1:
-            return True
-        if missing_ok:
-            return False
-    if response.status >= 400:
-        clock = yield from get_clock()
-        raise error_from_response(
-            response.status,
-            response.headers,
-            response.content if response.is_stream_consumed else None,
-            now=clock.wall(),
+    return (
+        yield from delete_resource_flow(
+            client, _path(transcription_id), operation="stt.delete", missing_ok=missing_ok
         )
-    return True
+    )
 
 
 def get_transcript_flow(

@@ -19,9 +19,21 @@ import attrs
 from soniox.middleware import Flow
 
 if TYPE_CHECKING:
-    from soniox.client import AsyncSonioxClient, SonioxClient
+    from soniox.client import (
+        AsyncSonioxClient,
+        SonioxClient,
+        _ClientBase,  # pyright: ignore[reportPrivateUsage]
+    )
 
-__all__ = ["AsyncNamespace", "Page", "PageFlow", "SyncNamespace", "aiterate_pages", "iterate_pages"]
+__all__ = [
+    "AsyncNamespace",
+    "Page",
+    "PageFlow",
+    "SyncNamespace",
+    "aiterate_pages",
+    "delete_resource_flow",
+    "iterate_pages",
+]
 
 T = TypeVar("T")
 
@@ -63,6 +75,26 @@ async def aiterate_pages(
         if not current.next_page_cursor:
             return
         cursor = current.next_page_cursor
+
+
+def delete_resource_flow(
+    client: _ClientBase, path: str, *, operation: str, missing_ok: bool = False
+) -> Flow[bool]:
+    """``DELETE path``: True once it is gone; False if it was already missing and
+    ``missing_ok`` (otherwise NotFoundError).
+
+    A 404 on a *retried* attempt means an earlier attempt of this call deleted it and its answer
+    was lost: that counts as deleted, not as missing.
+    """
+    request = client.build_request("DELETE", path, operation=operation)
+    response = yield from client.stack.handler()(request)
+    if response.status == 404:
+        if response.request.attempt > 1:
+            return True
+        if missing_ok:
+            return False
+    client.raise_for_status(response)
+    return True
 
 
 class SyncNamespace:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Final
 
 import attrs
 
-from soniox.errors import NotFoundError, ResponseLostError, error_from_response
+from soniox.errors import NotFoundError, ResponseLostError
 from soniox.middleware import Backoff, Flow, get_clock, sleep
 from soniox.transport.request import Request
 from soniox.types import File, GetFilesCountResponse, GetFilesResponse, loads
@@ -31,7 +31,15 @@ from soniox.uploads import (
     prepare_upload,
 )
 
-from ._base import AsyncNamespace, Page, PageFlow, SyncNamespace, aiterate_pages, iterate_pages
+from ._base import (
+    AsyncNamespace,
+    Page,
+    PageFlow,
+    SyncNamespace,
+    aiterate_pages,
+    delete_resource_flow,
+    iterate_pages,
+)
 from ._checks import MAX_PAGE_LIMIT, check_limit, check_optional_str, id_path
 
 if TYPE_CHECKING:
@@ -111,22 +119,11 @@ def delete_file_flow(client: _ClientBase, file_id: str, *, missing_ok: bool = Fa
     answer was lost: that counts as deleted, not as missing.
     """
     path = id_path("/files", file_id, "file_id")
-    request = client.build_request("DELETE", path, operation="files.delete")
-    response = yield from client.stack.handler()(request)
-    if response.status == 404:
-        if response.request.attempt > 1:
-            return True
-        if missing_ok:
-            return False
-    if response.status >= 400:
-        clock = yield from get_clock()
-        raise error_from_response(
-            response.status,
-            response.headers,
-            response.content if response.is_stream_consumed else None,
-            now=clock.wall(),
+    return (
+        yield from delete_resource_flow(
+            client, path, operation="files.delete", missing_ok=missing_ok
         )
-    return True
+    )
 
 
 def delete_all_files_flow(client: _ClientBase, limit: int = MAX_PAGE_LIMIT) -> Flow[int]:
