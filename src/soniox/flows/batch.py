@@ -129,6 +129,10 @@ def _check_concurrency(concurrency: object) -> int:
     return concurrency
 
 
+def _finished(index: int, label: str, outcome: TranscribeOutcome, elapsed: float) -> BatchResult:
+    return BatchResult(index, label, outcome.transcription, outcome.transcript, elapsed=elapsed)
+
+
 def run_batch_sync(
     client: SonioxClient,
     labels: Sequence[str],
@@ -151,13 +155,7 @@ def run_batch_sync(
             raise
         except Exception as exc:
             return BatchResult(index, labels[index], error=exc, elapsed=clock.now() - started)
-        return BatchResult(
-            index,
-            labels[index],
-            outcome.transcription,
-            outcome.transcript,
-            elapsed=clock.now() - started,
-        )
+        return _finished(index, labels[index], outcome, clock.now() - started)
 
     results: list[BatchResult | None] = [None] * total
     if total == 0:
@@ -207,13 +205,7 @@ async def run_batch_async(
             outcome = await client.arun(make_flow(index))
         except Exception as exc:
             return BatchResult(index, labels[index], error=exc, elapsed=clock.now() - started)
-        return BatchResult(
-            index,
-            labels[index],
-            outcome.transcription,
-            outcome.transcript,
-            elapsed=clock.now() - started,
-        )
+        return _finished(index, labels[index], outcome, clock.now() - started)
 
     async def worker() -> None:
         nonlocal done_count
