@@ -412,3 +412,26 @@ def test_cancellable_throws_into_the_flow_and_runs_its_cleanup() -> None:
         client.run(cancellable(long_wait(), event))
     assert seen == ["cleaned"]
     assert clock.slept < 10
+
+
+def test_cancellable_never_interrupts_a_shielded_cleanup() -> None:
+    """A stop that arrives during shielded clean-up lets every clean-up step run first."""
+    client, _, _ = make()
+    event = threading.Event()
+    steps: list[str] = []
+
+    def cleanup() -> Flow[None]:
+        event.set()  # the batch is stopped while the first delete is under way
+        yield from sleep(0.1)
+        steps.append("file deleted")
+        yield from sleep(0.1)
+        steps.append("job deleted")
+
+    def item() -> Flow[None]:
+        yield from shielded(cleanup())
+        yield from sleep(1_000)
+        steps.append("not reached")
+
+    with pytest.raises(FlowCancelled):
+        client.run(cancellable(item(), event))
+    assert steps == ["file deleted", "job deleted"]

@@ -229,6 +229,19 @@ def test_a_late_hinted_poll_lowers_the_estimate() -> None:
     assert after[0] < before[0]
 
 
+def test_late_hinted_polls_from_one_estimate_lower_it_once() -> None:
+    """Jobs in flight together, woken late by the same estimate, lower it one step, not one each."""
+    rates = ProcessingRates(probe=0.05, initial_spread=0.0)
+    rates.observe("k", 10_000, 9.9, 10.1)
+    before = rates.rate("k")
+    assert before is not None
+    for _ in range(16):
+        rates.observe("k", 10_000, 0.0, 30.0, hinted=True, basis=before[0])
+    after = rates.rate("k")
+    assert after is not None
+    assert after[0] == pytest.approx(before[0] * 0.95)
+
+
 def test_rates_are_kept_per_server() -> None:
     """Each base URL has its own estimate; clear() forgets all."""
     rates = ProcessingRates()

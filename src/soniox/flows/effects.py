@@ -107,13 +107,15 @@ class InterruptibleSleep(Effect):
 def cancellable(flow: Flow[T], event: threading.Event) -> Flow[T]:
     """``flow``, stopped with :class:`FlowCancelled` at its next effect once ``event`` is set.
 
-    The cancellation is thrown once; the effects of the flow's clean-up then run normally.
+    The cancellation is thrown once, never into a :func:`shielded` effect (it waits for the
+    shielded part to finish); the effects of the flow's clean-up then run normally.
     """
     thrown = False
     try:
         effect = flow.send(None)
         while True:
-            if not thrown and event.is_set():
+            if not thrown and event.is_set() and not isinstance(effect, Shielded):
+                # Clean-up runs shielded: the flow is stopped after it, not in the middle of it.
                 thrown = True
                 effect = flow.throw(FlowCancelled())
                 continue

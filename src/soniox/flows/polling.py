@@ -263,10 +263,15 @@ class ProcessingRates:
         at_most: float,
         *,
         hinted: bool = False,
+        basis: float | None = None,
     ) -> bool:
         """Record that ``audio_duration_ms`` of audio took ``at_least``..``at_most`` seconds;
-        ``hinted``: the last poll was the one the prediction scheduled. True if it was learned
-        from (a close bracket)."""
+        ``hinted``: the last poll was the one the prediction scheduled, with the rate
+        ``basis`` (default: the current one). True if it was learned from (a close bracket).
+
+        A late hinted poll lowers the estimate to one step below ``basis`` (never raises it):
+        concurrent jobs woken late by the same estimate count as one probe, not one each (16
+        jobs in flight would otherwise halve a correct estimate)."""
         if audio_duration_ms <= 0 or not math.isfinite(at_most):
             return False
         low = max(0.0, at_least)
@@ -293,7 +298,8 @@ class ProcessingRates:
                 return True
             if hinted and current is not None:
                 rate, spread = current
-                self._rates[key] = (rate * (1.0 - max(self._probe, spread / 2)), spread)
+                lowered = (rate if basis is None else basis) * (1.0 - max(self._probe, spread / 2))
+                self._rates[key] = (min(rate, lowered), spread)
             return False
 
     def rate(self, key: str) -> tuple[float, float] | None:

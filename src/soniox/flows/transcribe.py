@@ -22,13 +22,13 @@ added to it as a note).
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
 from soniox.errors import ConflictError, WaitTimeoutError
-from soniox.middleware import Flow, get_clock
+from soniox.middleware import Flow, get_clock, sleep
 from soniox.resources.files import delete_file_flow, upload_flow
 from soniox.types import File, GetFilesResponse, Transcription, TranscriptionTranscript, loads
 from soniox.uploads import ProgressCallback, UploadSource
@@ -64,6 +64,9 @@ CLEANUP_DEADLINE_S: Final = 30.0
 CLEANUP_WAIT_S: Final = 120.0
 """How long clean-up waits for a ``processing`` job to end before it can be deleted."""
 _PENDING_FILE_ID: Final = "pending-upload"
+INTERRUPTED_LOOKUPS_S: Final = (0.0, 0.5, 1.5)
+"""When an interrupted upload or create is looked for (seconds after the interruption): a body
+sent whole may be stored a moment after the client stopped listening for the answer."""
 
 
 @attrs.frozen
@@ -95,6 +98,24 @@ def _find_uploads(client: _ClientBase, reference: str) -> Flow[list[str]]:
     )
     page = loads(response.content, GetFilesResponse)
     return [f.id for f in page.files if f.client_reference_id == reference]
+
+
+def _look_again(find: Callable[[], Flow[list[str]]]) -> Flow[list[str]]:
+    """Ids ``find`` reports, asked again at :data:`INTERRUPTED_LOOKUPS_S` until one is found."""
+    waited = 0.0
+    for at in INTERRUPTED_LOOKUPS_S:
+        if at > waited:
+            yield from sleep(at - waited)
+            waited = at
+        found = yield from find()
+        if found:
+            return found
+    return []
+
+
+def _find_jobs(client: _ClientBase, reference: str, since: float) -> Flow[list[str]]:
+    found = yield from find_by_reference_flow(client, reference, since=since)
+    return [job.id for job in found]
 
 
 def _delete_job(client: _ClientBase, transcription_id: str) -> Flow[None]:
@@ -143,7 +164,8 @@ def _after_failure(
     elif state.upload_started and not isinstance(error, Exception):
         # Interrupted mid-upload: the server may have stored the file anyway.
         try:
-            found = yield from shielded(_find_uploads(client, state.reference))
+            reference = state.reference
+            found = yield from shielded(_look_again(lambda: _find_uploads(client, reference)))
         except Exception as exc:
             found = []
             error.add_note(f"could not check for a stored upload ({type(exc).__name__}: {exc})")
@@ -156,10 +178,10 @@ def _after_failure(
         # Interrupted mid-create: the job may exist, and the caller never got its id.
         if state.generated_reference:
             try:
-                found = yield from shielded(
-                    find_by_reference_flow(client, state.reference, since=state.create_started)
+                reference, since = state.reference, state.create_started
+                orphans = yield from shielded(
+                    _look_again(lambda: _find_jobs(client, reference, since))
                 )
-                orphans = [j.id for j in found]
             except Exception as exc:
                 error.add_note(f"could not check for a created job ({type(exc).__name__}: {exc})")
         else:

@@ -457,6 +457,7 @@ def wait_flow(
     last = initial
     previous: float | None = None
     phase: Phase | None = None
+    hint_basis: float | None = None  # the rate the last hinted sleep was planned with
     while True:
         if job is None:
             request = _with_deadline(
@@ -481,7 +482,13 @@ def wait_flow(
         if job.status == TranscriptionStatus.COMPLETED:
             took = sightings.processing_took(now)
             if policy.use_duration_hint and took is not None and job.audio_duration_ms:
-                rates.observe(key, job.audio_duration_ms, *took, hinted=phase == "hinted")
+                rates.observe(
+                    key,
+                    job.audio_duration_ms,
+                    *took,
+                    hinted=phase == "hinted",
+                    basis=hint_basis if phase == "hinted" else None,
+                )
             return job
         if job.status == TranscriptionStatus.ERROR:
             if raise_on_error:
@@ -507,5 +514,7 @@ def wait_flow(
         if plan is None:
             raise _timed_out(transcription_id, job, now - started, timeout)
         previous, phase = plan.delay, plan.phase
+        if phase == "hinted" and expected is not None and job.audio_duration_ms:
+            hint_basis = expected[0] * 1000.0 / job.audio_duration_ms
         yield from sleep(plan.delay)
         job = None

@@ -119,7 +119,7 @@ class _JobCore(TypedDict, total=False):
 
 class _FileSource(TypedDict, total=False):
     filename: str | None
-    """The name stored with an uploaded file (default: the path's name, else ``audio``)."""
+    """The name stored with an uploaded file (default: the path's name, else ``upload.bin``)."""
     progress: ProgressCallback | None
     """``progress(bytes_sent, total_or_None)`` while a file is uploaded."""
 
