@@ -41,7 +41,7 @@ def run(ws_url: str, api_key: str, audio: Path) -> str:
 def main() -> None:
     from soniox.data import sample_path
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--ws-url", required=True)
     parser.add_argument("--api-key", required=True)
     parser.add_argument("--audio", type=Path, default=sample_path())

@@ -51,7 +51,7 @@ def run(base_url: str, api_key: str, audio: Path, http2: bool) -> str:
 def main() -> None:
     from soniox.data import sample_path
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument(
         "--base-url", required=True, help="REST base URL, e.g. http://127.0.0.1:8765/v1"
     )

@@ -12,12 +12,10 @@ bundled sample recording.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
 import sys
-from collections.abc import Iterator
 
-from soniox.client import SonioxClient
+from _connect import add_connection_args, soniox_client
+
 from soniox.data import sample_path
 
 
@@ -33,24 +31,10 @@ def progress_bar(sent: int, total: int | None) -> None:
     sys.stdout.flush()
 
 
-@contextlib.contextmanager
-def soniox_client(api_key: str | None, base_url: str | None) -> Iterator[SonioxClient]:
-    """The real API when a key is given, else a local emulator started for this run."""
-    with contextlib.ExitStack() as stack:
-        if not api_key:
-            from soniox.emulator import Emulator
-
-            emulator = stack.enter_context(Emulator())
-            api_key, base_url = emulator.api_key, emulator.rest_base_url
-            print(f"no SONIOX_API_KEY: using a local emulator at {base_url}")
-        yield stack.enter_context(SonioxClient(api_key=api_key, base_url=base_url))
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("path", nargs="?", default=str(sample_path()))
-    parser.add_argument("--api-key", default=os.environ.get("SONIOX_API_KEY"))
-    parser.add_argument("--base-url", default=os.environ.get("SONIOX_API_BASE_URL"))
+    add_connection_args(parser)
     parser.add_argument("--keep", action="store_true", help="do not delete the uploaded file")
     args = parser.parse_args()
 

@@ -17,30 +17,16 @@ the job at the end. Without ``SONIOX_API_KEY`` it starts a local emulator.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
 import tracemalloc
 from collections import Counter
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from soniox.client import SonioxClient
+from _connect import add_connection_args, soniox_client
+
 from soniox.data import sample_path
 from soniox.transcripts import iter_cues
 from soniox.types import TranscriptionTranscriptToken as Token
-
-
-@contextlib.contextmanager
-def soniox_client(api_key: str | None, base_url: str | None) -> Generator[SonioxClient]:
-    """The real API when a key is given, else a local emulator started for this run."""
-    with contextlib.ExitStack() as stack:
-        if not api_key:
-            from soniox.emulator import Emulator
-
-            emulator = stack.enter_context(Emulator())
-            api_key, base_url = emulator.api_key, emulator.rest_base_url
-            print(f"no SONIOX_API_KEY: using a local emulator at {base_url}")
-        yield stack.enter_context(SonioxClient(api_key=api_key, base_url=base_url))
 
 
 def main() -> None:
@@ -48,8 +34,7 @@ def main() -> None:
     parser.add_argument("path", nargs="?", type=Path, default=sample_path())
     parser.add_argument("--id", help="an existing completed transcription to stream")
     parser.add_argument("--srt", type=Path, default=Path("streamed.srt"), help="output file")
-    parser.add_argument("--api-key", default=os.environ.get("SONIOX_API_KEY"))
-    parser.add_argument("--base-url", default=os.environ.get("SONIOX_API_BASE_URL"))
+    add_connection_args(parser)
     args = parser.parse_args()
 
     with soniox_client(args.api_key, args.base_url) as client:

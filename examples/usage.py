@@ -10,28 +10,13 @@ the bundled sample once there to have some usage to show.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+
+from _connect import add_connection_args, is_local, soniox_client
 
 from soniox.client import SonioxClient
 from soniox.data import sample_path
-
-
-@contextlib.contextmanager
-def soniox_client(api_key: str | None, base_url: str | None) -> Iterator[tuple[SonioxClient, bool]]:
-    """The real API when a key is given, else a local emulator started for this run."""
-    with contextlib.ExitStack() as stack:
-        local = not api_key
-        if local:
-            from soniox.emulator import Emulator
-
-            emulator = stack.enter_context(Emulator())
-            api_key, base_url = emulator.api_key, emulator.rest_base_url
-            print(f"no SONIOX_API_KEY: using a local emulator at {base_url}")
-        yield stack.enter_context(SonioxClient(api_key=api_key, base_url=base_url)), local
 
 
 def transcribe_sample(client: SonioxClient) -> None:
@@ -48,16 +33,15 @@ def transcribe_sample(client: SonioxClient) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--api-key", default=os.environ.get("SONIOX_API_KEY"))
-    parser.add_argument("--base-url", default=os.environ.get("SONIOX_API_BASE_URL"))
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    add_connection_args(parser)
     parser.add_argument("--days", type=int, default=7, help="window length (at most 366)")
     args = parser.parse_args()
 
     end = datetime.now(UTC) + timedelta(minutes=1)
     start = end - timedelta(days=args.days)
-    with soniox_client(args.api_key, args.base_url) as (client, local):
-        if local:
+    with soniox_client(args.api_key, args.base_url) as client:
+        if is_local(args.api_key):
             transcribe_sample(client)
 
         summary = client.usage.summary(start, end)

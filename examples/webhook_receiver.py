@@ -21,11 +21,11 @@ import os
 import queue
 import secrets
 import threading
-from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from soniox.client import SonioxClient
+from _connect import add_connection_args, soniox_client
+
 from soniox.data import sample_path
 from soniox.errors import DecodeError, SonioxError, WebhookSignatureError
 from soniox.resources.webhooks import Webhooks
@@ -58,23 +58,9 @@ def make_receiver(webhooks: Webhooks, events: queue.Queue[WebhookEvent]) -> Thre
     return ThreadingHTTPServer(("127.0.0.1", 0), Handler)
 
 
-@contextlib.contextmanager
-def soniox_client(api_key: str | None, base_url: str | None) -> Iterator[SonioxClient]:
-    """The real API when a key is given, else a local emulator started for this run."""
-    with contextlib.ExitStack() as stack:
-        if not api_key:
-            from soniox.emulator import Emulator
-
-            emulator = stack.enter_context(Emulator())
-            api_key, base_url = emulator.api_key, emulator.rest_base_url
-            print(f"no SONIOX_API_KEY: using a local emulator at {base_url}")
-        yield stack.enter_context(SonioxClient(api_key=api_key, base_url=base_url))
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--api-key", default=os.environ.get("SONIOX_API_KEY"))
-    parser.add_argument("--base-url", default=os.environ.get("SONIOX_API_BASE_URL"))
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    add_connection_args(parser)
     parser.add_argument("--public-url", help="the URL Soniox should call (default: local)")
     parser.add_argument("--timeout", type=float, default=60.0)
     args = parser.parse_args()

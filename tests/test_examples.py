@@ -6,12 +6,11 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+from examples_support import run_example
 
 
 @pytest.fixture(scope="module")
@@ -32,21 +31,9 @@ def cli_emulator() -> Iterator[dict[str, Any]]:
         proc.wait(timeout=10)
 
 
-def _run(script: str, *args: str) -> str:
-    result = subprocess.run(
-        [sys.executable, str(EXAMPLES / script), *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout
-
-
 def test_rest_flow_over_http1(cli_emulator: dict[str, Any]) -> None:
     """Plain httpx runs upload → create → poll → transcript → delete over HTTP/1.1."""
-    out = _run(
+    out = run_example(
         "emulator_rest_flow.py",
         "--base-url", cli_emulator["rest_base_url"],
         "--api-key", cli_emulator["api_key"],
@@ -56,7 +43,7 @@ def test_rest_flow_over_http1(cli_emulator: dict[str, Any]) -> None:
 
 def test_rest_flow_over_http2(cli_emulator: dict[str, Any]) -> None:
     """The same plain-httpx flow works over HTTP/2 (h2c prior knowledge)."""
-    out = _run(
+    out = run_example(
         "emulator_rest_flow.py",
         "--base-url", cli_emulator["rest_base_url"],
         "--api-key", cli_emulator["api_key"],
@@ -67,7 +54,7 @@ def test_rest_flow_over_http2(cli_emulator: dict[str, Any]) -> None:
 
 def test_realtime_session_with_plain_websockets(cli_emulator: dict[str, Any]) -> None:
     """A plain websockets client streams the sample and receives a final transcript."""
-    out = _run(
+    out = run_example(
         "emulator_realtime.py",
         "--ws-url", cli_emulator["ws_url"],
         "--api-key", cli_emulator["api_key"],
@@ -78,6 +65,6 @@ def test_realtime_session_with_plain_websockets(cli_emulator: dict[str, Any]) ->
 
 def test_fault_example_shows_the_injected_faults() -> None:
     """The fault-plan example prints a 429 and a reset-after-processing from the journal."""
-    out = _run("emulator_faults.py")
+    out = run_example("emulator_faults.py")
     assert "then 429 (Retry-After: 2)" in out
     assert "reset ['reset_after#1']" in out

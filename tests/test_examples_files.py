@@ -4,37 +4,19 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from examples_support import run_example
 from soniox.emulator import Emulator
-
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-
-
-def run(script: str, *args: str, env: dict[str, str] | None = None) -> str:
-    """Run an example; without SONIOX_API_KEY in ``env`` it starts its own emulator."""
-    base = {k: v for k, v in os.environ.items() if not k.startswith("SONIOX_")}
-    result = subprocess.run(
-        [sys.executable, str(EXAMPLES / script), *args],
-        env=base | (env or {}),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout
 
 
 def test_files_upload_against_a_given_emulator(emulator: Emulator, tmp_path: Path) -> None:
     """files_upload.py uploads with a progress bar, lists, and deletes, configured by env."""
     audio = tmp_path / "meeting.wav"
     audio.write_bytes(os.urandom(300_000))
-    out = run(
+    out = run_example(
         "files_upload.py",
         str(audio),
         env={"SONIOX_API_KEY": emulator.api_key, "SONIOX_API_BASE_URL": emulator.rest_base_url},
@@ -47,14 +29,14 @@ def test_files_upload_against_a_given_emulator(emulator: Emulator, tmp_path: Pat
 
 def test_files_upload_starts_its_own_emulator() -> None:
     """Without a key the example runs against an emulator it starts itself."""
-    out = run("files_upload.py")
+    out = run_example("files_upload.py")
     assert "using a local emulator" in out
     assert "uploaded sample-en.wav" in out
 
 
 def test_temporary_key_example(emulator: Emulator) -> None:
     """temporary_key.py prints a masked repr and shows the local range check."""
-    out = run(
+    out = run_example(
         "temporary_key.py", "--api-key", emulator.api_key, "--base-url", emulator.rest_base_url
     )
     assert "api_key='***'" in out
@@ -64,7 +46,7 @@ def test_temporary_key_example(emulator: Emulator) -> None:
 
 def test_usage_example() -> None:
     """usage.py shows a summary, logs and limits after one job on its own emulator."""
-    out = run("usage.py")
+    out = run_example("usage.py")
     assert "1 request(s)" in out
     assert "ref=usage-demo" in out
     assert "project cap: none" in out
@@ -74,7 +56,7 @@ def test_usage_example() -> None:
 def test_webhook_receiver_gets_the_emulators_call(secret: str | None) -> None:
     """webhook_receiver.py refuses a forged POST and receives the real webhook for its job."""
     env = {"SONIOX_API_WEBHOOK_SECRET": secret} if secret else None
-    out = run("webhook_receiver.py", "--timeout", "30", env=env)
+    out = run_example("webhook_receiver.py", "--timeout", "30", env=env)
     assert "forged request answered 401" in out
     created = re.search(r"transcription (\S+) created", out)
     assert created is not None

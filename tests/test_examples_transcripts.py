@@ -2,38 +2,19 @@
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
+from examples_support import run_example
 from soniox.emulator import Emulator
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 SRT_TIME = re.compile(r"^\d{2}:\d{2}:\d{2},\d{3} --> \d{2}:\d{2}:\d{2},\d{3}$", re.M)
 VTT_TIME = re.compile(r"^\d{2}:\d{2}:\d{2}\.\d{3} --> \d{2}:\d{2}:\d{2}\.\d{3}$", re.M)
 
 
-def run(script: str, *args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> str:
-    """Run an example; without SONIOX_API_KEY in ``env`` it starts its own emulator."""
-    base = {k: v for k, v in os.environ.items() if not k.startswith("SONIOX_")}
-    result = subprocess.run(
-        [sys.executable, str(EXAMPLES / script), *args],
-        env=base | (env or {}),
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout
-
-
 def test_subtitles_writes_srt_and_vtt(tmp_path: Path) -> None:
     """subtitles.py transcribes the sample with speakers and writes both subtitle files."""
-    out = run("subtitles.py", "--out-dir", str(tmp_path))
+    out = run_example("subtitles.py", "--out-dir", str(tmp_path))
     assert "Speaker " in out
     srt = (tmp_path / "sample-en.srt").read_text()
     vtt = (tmp_path / "sample-en.vtt").read_text()
@@ -49,14 +30,14 @@ def test_subtitles_of_a_translation_against_a_given_emulator(
 ) -> None:
     """--translate-to writes the translation as subtitles; the job is deleted afterwards."""
     env = {"SONIOX_API_KEY": emulator.api_key, "SONIOX_API_BASE_URL": emulator.rest_base_url}
-    run("subtitles.py", "--out-dir", str(tmp_path), "--translate-to", "de", env=env)
+    run_example("subtitles.py", "--out-dir", str(tmp_path), "--translate-to", "de", env=env)
     assert SRT_TIME.search((tmp_path / "sample-en.srt").read_text())
     assert emulator.journal.entries(method="DELETE")
 
 
 def test_stream_tokens_streams_and_writes_cues(tmp_path: Path) -> None:
     """stream_tokens.py streams every token, writes an SRT cue by cue, and cleans up."""
-    out = run("stream_tokens.py", "--srt", str(tmp_path / "s.srt"))
+    out = run_example("stream_tokens.py", "--srt", str(tmp_path / "s.srt"))
     streamed = re.search(r"streamed (\d+) tokens", out)
     assert streamed is not None
     assert int(streamed.group(1)) > 0

@@ -1,0 +1,67 @@
+"""How the examples connect: the real API when a key is given, else a local emulator for the run.
+
+Not an example itself (hence the underscore): every example runs with or without an account,
+and this is the one place that decides which. ``python examples/x.py`` puts this folder on
+``sys.path``, so ``from _connect import ...`` finds it from any working directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+from collections.abc import AsyncGenerator, Generator
+from typing import Any
+
+from soniox.client import AsyncSonioxClient, SonioxClient
+
+
+def add_connection_args(parser: argparse.ArgumentParser) -> None:
+    """``--api-key`` / ``--base-url``, defaulting to the variables the SDK itself reads."""
+    parser.add_argument("--api-key", default=os.environ.get("SONIOX_API_KEY"))
+    parser.add_argument("--base-url", default=os.environ.get("SONIOX_API_BASE_URL"))
+
+
+def is_local(api_key: str | None) -> bool:
+    """Without a key there is no account to call, so the examples start a local emulator."""
+    return not api_key
+
+
+@contextlib.contextmanager
+def _endpoint(
+    api_key: str | None, base_url: str | None, emulator_options: dict[str, Any]
+) -> Generator[tuple[str | None, str | None]]:
+    """(api_key, base_url) to connect to: as given, or those of an emulator started here."""
+    if not is_local(api_key):
+        yield api_key, base_url
+        return
+    from soniox.emulator import Emulator  # only needed without a key
+
+    with Emulator(**emulator_options) as emulator:  # runs in its own thread
+        print(f"no SONIOX_API_KEY: using a local emulator at {emulator.rest_base_url}")
+        yield emulator.api_key, emulator.rest_base_url
+
+
+@contextlib.contextmanager
+def soniox_client(
+    api_key: str | None, base_url: str | None, **emulator_options: Any
+) -> Generator[SonioxClient]:
+    """A ``SonioxClient`` for the real API, or for a local emulator when ``api_key`` is empty.
+
+    ``emulator_options`` are ``EmulatorConfig`` fields for that emulator (e.g. faster jobs).
+    """
+    with (
+        _endpoint(api_key, base_url, emulator_options) as (key, url),
+        SonioxClient(api_key=key, base_url=url) as client,
+    ):
+        yield client
+
+
+@contextlib.asynccontextmanager
+async def async_soniox_client(
+    api_key: str | None, base_url: str | None, **emulator_options: Any
+) -> AsyncGenerator[AsyncSonioxClient]:
+    """``soniox_client`` for asyncio: the emulator's thread serves the event loop just as well."""
+    with _endpoint(api_key, base_url, emulator_options) as (key, url):
+        async with AsyncSonioxClient(api_key=key, base_url=url) as client:
+            yield client
