@@ -1,4 +1,4 @@
-"""List the Soniox speech-to-text models.
+"""List the Soniox speech-to-text models, then the text-to-speech models and their voices.
 
     SONIOX_API_KEY=... python examples/models_list.py
 
@@ -19,6 +19,10 @@ def main() -> None:
                 f"{model.id:<28} {model.transcription_mode:<10} "
                 f"{len(model.languages):>3} languages{alias}"
             )
+        print()
+        for tts in client.tts_models.list():
+            voices = ", ".join(voice.id for voice in tts.voices)
+            print(f"tts {tts.id:<24} voices: {voices}")
 
 
 if __name__ == "__main__":

@@ -45,9 +45,16 @@ from soniox.transport.request import (
     Timeout,
 )
 from soniox.transport.response import Response
-from soniox.types import GetModelsResponse, Model, dumps, loads
+from soniox.types import GetModelsResponse, GetTTSModelsResponse, Model, TTSModel, dumps, loads
 
-__all__ = ["SonioxClient", "AsyncSonioxClient", "Models", "AsyncModels"]
+__all__ = [
+    "SonioxClient",
+    "AsyncSonioxClient",
+    "Models",
+    "AsyncModels",
+    "TtsModels",
+    "AsyncTtsModels",
+]
 
 T = TypeVar("T")
 _UNSET: Any = object()
@@ -234,6 +241,14 @@ class _ClientBase:
         )
 
 
+def _list_tts_models(client: _ClientBase) -> Flow[list[TTSModel]]:
+    """``GET /tts-models`` parsed into typed models."""
+    response = yield from client.call(
+        client.build_request("GET", "/tts-models", operation="tts_models.list")
+    )
+    return loads(response.content, GetTTSModelsResponse).models
+
+
 def _list_models(client: _ClientBase) -> Flow[list[Model]]:
     """``GET /models`` parsed into typed models (one flow for both clients)."""
     response = yield from client.call(
@@ -265,6 +280,22 @@ class AsyncModels(_Namespace["AsyncSonioxClient"]):
         return await self._client.arun(_list_models(self._client))
 
 
+class TtsModels(_Namespace["SonioxClient"]):
+    """``GET /v1/tts-models``: the text-to-speech models and their voices."""
+
+    def list(self) -> list[TTSModel]:
+        """Every text-to-speech model the API offers."""
+        return self._client.run(_list_tts_models(self._client))
+
+
+class AsyncTtsModels(_Namespace["AsyncSonioxClient"]):
+    """``GET /v1/tts-models``: the text-to-speech models and their voices."""
+
+    async def list(self) -> list[TTSModel]:
+        """Every text-to-speech model the API offers."""
+        return await self._client.arun(_list_tts_models(self._client))
+
+
 class SonioxClient(_ClientBase):
     """The blocking client. ``SonioxClient()`` reads ``SONIOX_API_KEY``; pass ``config=`` for a
     profile (``SonioxConfig.cost()``), ``transport=`` / ``stack=`` to replace either."""
@@ -272,6 +303,7 @@ class SonioxClient(_ClientBase):
     def __init__(self, api_key: str | None = None, **kwargs: Any) -> None:
         super().__init__(api_key, **kwargs)
         self.models = Models(self)
+        self.tts_models = TtsModels(self)
         self.stt = Stt(self)
         self.files = Files(self)
         self.auth = Auth(self)
@@ -331,6 +363,7 @@ class AsyncSonioxClient(_ClientBase):
     def __init__(self, api_key: str | None = None, **kwargs: Any) -> None:
         super().__init__(api_key, **kwargs)
         self.models = AsyncModels(self)
+        self.tts_models = AsyncTtsModels(self)
         self.stt = AsyncStt(self)
         self.files = AsyncFiles(self)
         self.auth = AsyncAuth(self)

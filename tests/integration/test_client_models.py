@@ -13,9 +13,9 @@ import pytest
 from soniox.client import AsyncSonioxClient, SonioxClient
 from soniox.config import SonioxConfig
 from soniox.emulator import Emulator
-from soniox.errors import AuthenticationError
+from soniox.errors import AuthenticationError, RateLimitError
 from soniox.middleware import user_agent
-from soniox.types import Model
+from soniox.types import Model, TTSModel
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -98,8 +98,46 @@ def test_the_example_lists_models_against_the_emulator(emulator: Emulator) -> No
         timeout=60,
         check=True,
     )
-    lines = result.stdout.strip().splitlines()
+    stt_part, tts_part = result.stdout.strip().split("\n\n")
+    lines = stt_part.splitlines()
     with SonioxClient(config=SonioxConfig.from_env(env)) as client:
         ids = [m.id for m in client.models.list()]
+        tts_ids = [m.id for m in client.tts_models.list()]
     assert [line.split()[0] for line in lines] == ids
     assert "languages" in lines[0]
+    assert [line.split()[1] for line in tts_part.splitlines()] == tts_ids
+    assert "voices: " in tts_part
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_tts_models_list(emulator: Emulator, mode: str) -> None:
+    """tts_models.list() returns the text-to-speech models with their voices, both clients."""
+    config = SonioxConfig(api_key=emulator.api_key, base_url=emulator.rest_base_url)
+
+    async def main() -> list[TTSModel]:
+        async with AsyncSonioxClient(config=config) as client:
+            return await client.tts_models.list()
+
+    if mode == "sync":
+        with SonioxClient(config=config) as client:
+            models = client.tts_models.list()
+    else:
+        models = asyncio.run(main())
+    assert models
+    assert all(isinstance(m, TTSModel) and m.voices for m in models)
+    assert [e.status for e in emulator.journal.entries(path="/v1/tts-models")] == [200]
+
+
+@pytest.mark.parametrize("path", ["/v1/models", "/v1/tts-models"])
+def test_model_listings_raise_rate_limit_error_without_retries(
+    emulator: Emulator, path: str
+) -> None:
+    """A 429 with retries off is RateLimitError carrying the server's Retry-After."""
+    emulator.faults.fail(path, status=429, retry_after=2)
+    config = SonioxConfig.testing(api_key=emulator.api_key, base_url=emulator.rest_base_url)
+    with (
+        SonioxClient(config=config.evolve(max_retries=0)) as client,
+        pytest.raises(RateLimitError) as caught,
+    ):
+        (client.models if path == "/v1/models" else client.tts_models).list()
+    assert caught.value.retry_after == 2
