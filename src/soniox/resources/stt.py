@@ -83,6 +83,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_MODEL",
     "AsyncStt",
+    "BatchArgs",
     "BatchResult",
     "CreateTranscriptionConfig",
     "FileJobArgs",
@@ -201,6 +202,25 @@ class TranslateWaitArgs(TranslateArgs, _WaitingAndCleanup, total=False):
     """Keywords of :meth:`Stt.translate_and_wait` and ``…_with_tokens``."""
 
 
+class BatchArgs(TranscriptionOptions, total=False):
+    """Keywords of :meth:`Stt.transcribe_many` (options apply to every item; an item given as
+    a mapping overrides them, and names its own ``client_reference_id``)."""
+
+    model: str
+    """The model of every item (default ``stt-async-v5``)."""
+    config: CreateTranscriptionConfig | None
+    """Job options as one object; keyword options override its fields."""
+
+    with_tokens: bool
+    """Fetch each item's transcript too."""
+    delete_after: bool
+    """Delete each item's job and file once it is done (also on failure or interruption)."""
+    timeout: float | None
+    """Seconds each item may wait for its job."""
+    poll: PollingPolicy | None
+    """How each item polls (default: adaptive)."""
+
+
 # --- glue: arguments → one flow ---------------------------------------------------------------------
 
 
@@ -309,17 +329,7 @@ class _Batch:
     """The items of a ``transcribe_many`` call and how to build each one's flow."""
 
     def __init__(
-        self,
-        client: _ClientBase,
-        sources: Iterable[BatchSource],
-        *,
-        model: str,
-        config: CreateTranscriptionConfig | None,
-        with_tokens: bool,
-        delete_after: bool,
-        timeout: float | None,
-        poll: PollingPolicy | None,
-        options: TranscriptionOptions,
+        self, client: _ClientBase, sources: Iterable[BatchSource], args: Mapping[str, Any]
     ) -> None:
         if isinstance(sources, str | bytes):
             raise ClientValidationError(
@@ -330,13 +340,13 @@ class _Batch:
         self.items = list(sources)
         self.labels = [describe_source(item) for item in self.items]
         self._client = client
-        self._model = model
-        self._config = config
-        self._with_tokens = with_tokens
-        self._delete_after = delete_after
-        self._timeout = timeout
-        self._poll = poll
-        self._options = merge_options(config, options)
+        rest = dict(args)
+        self._model: str = rest.pop("model", DEFAULT_MODEL)
+        self._with_tokens: bool = rest.pop("with_tokens", False)
+        self._delete_after: bool = rest.pop("delete_after", False)
+        self._timeout: float | None = rest.pop("timeout", None)
+        self._poll: PollingPolicy | None = rest.pop("poll", None)
+        self._options = merge_options(rest.pop("config", None), rest)
 
     def flow(self, index: int) -> Flow[TranscribeOutcome]:
         args = source_arguments(self.items[index])
@@ -563,29 +573,13 @@ class Stt(SyncNamespace):
         sources: Iterable[BatchSource],
         *,
         concurrency: int = 4,
-        model: str = DEFAULT_MODEL,
-        with_tokens: bool = False,
-        delete_after: bool = False,
-        timeout: float | None = None,
-        poll: PollingPolicy | None = None,
         progress: BatchProgress | None = None,
-        config: CreateTranscriptionConfig | None = None,
-        **options: Unpack[TranscriptionOptions],
+        **args: Unpack[BatchArgs],
     ) -> list[BatchResult]:
         """Transcribe every source (path, URL, bytes, file object, or a mapping of transcribe
         arguments) with at most ``concurrency`` in flight; one :class:`BatchResult` per source,
         in order, holding the job (and transcript with ``with_tokens``) or the error."""
-        batch = _Batch(
-            self._client,
-            sources,
-            model=model,
-            config=config,
-            with_tokens=with_tokens,
-            delete_after=delete_after,
-            timeout=timeout,
-            poll=poll,
-            options=options,
-        )
+        batch = _Batch(self._client, sources, args)
         return run_batch_sync(
             self._client, batch.labels, batch.flow, concurrency=concurrency, progress=progress
         )
@@ -779,28 +773,12 @@ class AsyncStt(AsyncNamespace):
         sources: Iterable[BatchSource],
         *,
         concurrency: int = 4,
-        model: str = DEFAULT_MODEL,
-        with_tokens: bool = False,
-        delete_after: bool = False,
-        timeout: float | None = None,  # noqa: ASYNC109 - a wait budget: on expiry the job is kept and named
-        poll: PollingPolicy | None = None,
         progress: BatchProgress | None = None,
-        config: CreateTranscriptionConfig | None = None,
-        **options: Unpack[TranscriptionOptions],
+        **args: Unpack[BatchArgs],
     ) -> list[BatchResult]:
         """Transcribe every source with at most ``concurrency`` in flight (see
         :meth:`Stt.transcribe_many`)."""
-        batch = _Batch(
-            self._client,
-            sources,
-            model=model,
-            config=config,
-            with_tokens=with_tokens,
-            delete_after=delete_after,
-            timeout=timeout,
-            poll=poll,
-            options=options,
-        )
+        batch = _Batch(self._client, sources, args)
         return await run_batch_async(
             self._client, batch.labels, batch.flow, concurrency=concurrency, progress=progress
         )
