@@ -10,6 +10,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+import attrs
 import pytest
 
 from soniox.client import AsyncSonioxClient, SonioxClient
@@ -31,7 +32,8 @@ from soniox.flows.payload import (
 from soniox.flows.polling import PollingPolicy, ProcessingRates
 from soniox.flows.transcriptions import create_flow, wait_flow
 from soniox.middleware import Flow, sleep
-from soniox.transport import FakeClock, InMemoryTransport, Reply, Request
+from soniox.middleware.engine import Effect, run_async
+from soniox.transport import FakeClock, InMemoryTransport, Reply, Request, Transport
 from soniox.types import CreateTranscriptionPayload, TranscriptionStatus
 
 KEY = "sk-unit-0123456789abcdef"
@@ -435,3 +437,37 @@ def test_cancellable_never_interrupts_a_shielded_cleanup() -> None:
     with pytest.raises(FlowCancelled):
         client.run(cancellable(item(), event))
     assert steps == ["file deleted", "job deleted"]
+
+
+def test_a_cancellation_racing_a_finished_shielded_step_loses_no_step() -> None:
+    """Cancelled just as a shielded step finished: its result is kept and the next step runs."""
+    steps: list[str] = []
+    outer: list[asyncio.Task[None]] = []
+
+    @attrs.frozen
+    class Step(Effect):
+        name: str
+        cancel_caller: bool = False
+
+        def run(self, transport: Transport) -> str:
+            raise AssertionError("async only")
+
+        async def arun(self, transport: Transport) -> str:
+            if self.cancel_caller:
+                outer[0].cancel()  # the caller is woken cancelled, with this step already done
+            steps.append(self.name)
+            return self.name
+
+    def cleanup() -> Flow[None]:
+        first = yield Step("delete file", cancel_caller=True)
+        assert first == "delete file"
+        yield Step("delete job")
+
+    async def main() -> None:
+        transport = InMemoryTransport(lambda request: Reply(204), clock=FakeClock())
+        outer.append(asyncio.ensure_future(run_async(shielded(cleanup()), transport)))
+        with pytest.raises(asyncio.CancelledError):
+            await outer[0]
+
+    asyncio.run(main())
+    assert steps == ["delete file", "delete job"]

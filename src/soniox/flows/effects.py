@@ -56,9 +56,11 @@ class Shielded(Effect):
             try:
                 return await asyncio.shield(task)
             except asyncio.CancelledError:
-                if task.done():
+                if task.cancelled():  # the step itself was cancelled, not its caller
                     raise
                 self.state.cancelled = True
+                if task.done():  # the caller was cancelled just as the step finished
+                    return task.result()
 
 
 def shielded(flow: Flow[T]) -> Flow[T]:
