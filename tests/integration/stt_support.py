@@ -3,38 +3,16 @@
 from __future__ import annotations
 
 import http.server
-import io
 import json
-import math
 import queue
 import threading
 import time
-import wave
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from soniox.emulator import Emulator, JournalEntry
 from soniox.flows.polling import PollingPolicy
-
-
-def tone_wav(seconds: float = 1.0, *, rate: int = 8_000) -> bytes:
-    """Mono s16 WAV of 300 ms tones between 200 ms pauses (the engines hear words in it)."""
-    frames = bytearray()
-    for i in range(int(seconds * rate)):
-        t = i / rate
-        slot = int(t / 0.5)
-        value = (
-            int(9000 * math.sin(2 * math.pi * (300 + 90 * (slot % 7)) * t)) if t % 0.5 < 0.3 else 0
-        )
-        frames += value.to_bytes(2, "little", signed=True)
-    out = io.BytesIO()
-    with wave.open(out, "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(rate)
-        wav.writeframes(bytes(frames))
-    return out.getvalue()
 
 
 def leftovers(emu: Emulator) -> tuple[int, int]:

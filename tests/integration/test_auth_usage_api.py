@@ -23,11 +23,6 @@ from soniox.types import CreateTemporaryApiKeyResponse, UsageLogsSort
 WRONG_KEY = "wrong-key-0123456789abcdef"
 
 
-@pytest.fixture(params=MODES)
-def api(request: pytest.FixtureRequest, emulator: Emulator) -> Api:
-    return Api.for_emulator(request.param, emulator)
-
-
 def finished_jobs(emulator: Emulator, count: int) -> list[str]:
     """``count`` completed transcriptions (each one usage record); their ids."""
     ids: list[str] = []

@@ -14,11 +14,6 @@ from soniox.config import SonioxConfig
 from soniox.emulator import Emulator
 
 
-@pytest.fixture(params=["sync", "async"])
-def mode(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 @pytest.fixture(params=[False, True], ids=["h1", "h2"])
 def config(request: pytest.FixtureRequest, emulator: Emulator) -> SonioxConfig:
     return SonioxConfig.testing(

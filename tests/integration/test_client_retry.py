@@ -25,11 +25,6 @@ TEMP_KEY = "/auth/temporary-api-key"
 TEMP_KEY_BODY = {"usage_type": "transcribe_websocket", "expires_in_seconds": 60}
 
 
-@pytest.fixture(params=["sync", "async"])
-def mode(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 @pytest.fixture(params=[False, True], ids=["h1", "h2"])
 def config(request: pytest.FixtureRequest, emulator: Emulator) -> SonioxConfig:
     return SonioxConfig.testing(

@@ -24,11 +24,6 @@ from soniox.types import File, GetFilesResponse
 AUDIO = os.urandom(300_000)
 
 
-@pytest.fixture(params=MODES)
-def api(request: pytest.FixtureRequest, emulator: Emulator) -> Api:
-    return Api.for_emulator(request.param, emulator)
-
-
 @pytest.fixture
 def audio_path(tmp_path: Path) -> Path:
     path = tmp_path / "speech.wav"

@@ -19,8 +19,8 @@ from stt_support import (
     MISSING_ID,
     serve_bytes,
     settle,
-    tone_wav,
 )
+from transcripts_support import tone_wav
 
 from soniox.emulator import Emulator
 from soniox.errors import (

@@ -10,16 +10,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _api_modes import MODES, Api
+from _api_modes import Api
 from stt_support import (
     FAST_POLL,
-    QUEUED_JOBS,
     HookSink,
     leftovers,
     max_overlap,
     serve_bytes,
-    tone_wav,
 )
+from transcripts_support import tone_wav
 
 from soniox.client import AsyncSonioxClient
 from soniox.emulator import Emulator
@@ -42,23 +41,6 @@ from soniox.types import (
 WAV = tone_wav(1.0)
 LONG_WAV = tone_wav(10.0)
 """160 kB: several upload chunks, so an interruption can land mid-body."""
-
-
-@pytest.fixture(params=MODES)
-def mode(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def api(mode: str, emulator: Emulator) -> Api:
-    return Api.for_emulator(mode, emulator)
-
-
-@pytest.fixture
-def queued() -> Iterator[Emulator]:
-    """An emulator whose jobs stay queued."""
-    with Emulator(**QUEUED_JOBS) as emu:
-        yield emu
 
 
 @pytest.fixture

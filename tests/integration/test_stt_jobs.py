@@ -3,22 +3,19 @@ client: create, get, list, count, delete, destroy, transcripts, wait, and exactl
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from _api_modes import MODES, Api
+from _api_modes import Api
 from stt_support import (
     FAST_POLL,
     MISSING_ID,
-    PROCESSING_JOBS,
-    QUEUED_JOBS,
     creates,
     leftovers,
     serve_bytes,
-    tone_wav,
     wait_until,
 )
+from transcripts_support import tone_wav
 
 from soniox.emulator import Emulator
 from soniox.errors import (
@@ -41,30 +38,6 @@ from soniox.types import (
 )
 
 WAV = tone_wav(1.0)
-
-
-@pytest.fixture(params=MODES)
-def mode(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def api(mode: str, emulator: Emulator) -> Api:
-    return Api.for_emulator(mode, emulator)
-
-
-@pytest.fixture
-def queued() -> Iterator[Emulator]:
-    """An emulator whose jobs stay queued."""
-    with Emulator(**QUEUED_JOBS) as emu:
-        yield emu
-
-
-@pytest.fixture
-def processing() -> Iterator[Emulator]:
-    """An emulator whose jobs stay processing."""
-    with Emulator(**PROCESSING_JOBS) as emu:
-        yield emu
 
 
 def upload(api: Api, name: str = "tone.wav") -> str:
