@@ -283,6 +283,6 @@ schedule); the same benchmark then measured efficiency 0.90-0.97, lowest at N = 
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="16 jobs per row, no N=1 rows")
     main(parser.parse_args().quick)

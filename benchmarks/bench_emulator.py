@@ -120,7 +120,7 @@ def main() -> None:
     stream_seconds = 120 if args.quick else 600
 
     with Emulator(mode="subprocess") as emu:
-        rows = []
+        rows: list[list[str]] = []
         for label, size, http2 in (
             ("HTTP/1.1", upload_size, False),
             ("HTTP/2 (h2c)", min(upload_size, 256 * 2**20), True),

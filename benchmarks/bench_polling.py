@@ -226,6 +226,6 @@ base URL; a short-lived process starts cold every time.
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="jobs of 1-12 s only")
     asyncio.run(main(parser.parse_args().quick))

@@ -244,7 +244,7 @@ def measure(name: str, emu: Emulator, jobs: str, repeat: int) -> dict[str, float
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--tokens", type=int, default=200_000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--no-write", action="store_true", help="print only")
@@ -277,7 +277,7 @@ def main() -> int:
             f"({time.perf_counter() - started:.0f} s)",
             file=sys.stderr,
         )
-        rows = {}
+        rows: dict[str, dict[str, float]] = {}
         for name in contenders:
             rows[name] = measure(name, emu, jobs, args.repeat)
             print(f"measured: {name}: {rows[name]}", file=sys.stderr)

@@ -123,7 +123,7 @@ async def async_rows(emu: Emulator, rounds: int, concurrency: int) -> list[list[
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer rounds (smoke run)")
     parser.add_argument("--no-record", action="store_true", help="print only")
     args = parser.parse_args()

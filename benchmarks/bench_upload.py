@@ -116,7 +116,7 @@ def measure(variant: str, base_url: str, api_key: str, path: Path) -> dict[str, 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="256 MiB, one round (smoke run)")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--no-record", action="store_true", help="print only")
