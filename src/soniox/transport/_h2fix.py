@@ -16,8 +16,8 @@ relies on); anything else falls back to stock pools.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, cast
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar, cast
 
 import h2.events
 import httpcore
@@ -101,7 +101,23 @@ class _AsyncHTTP2Connection(AsyncHTTP2Connection):
         return event
 
 
-# --- connections that build the classes above (httpcore 1.0.x handle_request, verbatim) ---------
+# --- connections that build the classes above (httpcore 1.0.x handle_request; the choice shared) ---
+
+
+_H2 = TypeVar("_H2")
+_H11 = TypeVar("_H11")
+
+
+def _new_connection(
+    owner: Any, stream: Any, http2: Callable[..., _H2], http11: Callable[..., _H11]
+) -> _H2 | _H11:
+    """The protocol connection httpcore would make on ``stream`` (ALPN h2, or h2 prior knowledge
+    when only HTTP/2 is enabled; else HTTP/1.1), built from our classes."""
+    ssl_object = stream.get_extra_info("ssl_object")
+    negotiated = ssl_object is not None and ssl_object.selected_alpn_protocol() == "h2"
+    if negotiated or (owner._http2 and not owner._http1):
+        return http2(origin=owner._origin, stream=stream, keepalive_expiry=owner._keepalive_expiry)
+    return http11(origin=owner._origin, stream=stream, keepalive_expiry=owner._keepalive_expiry)
 
 
 class _HTTPConnection(HTTPConnection):
@@ -114,22 +130,9 @@ class _HTTPConnection(HTTPConnection):
             with self._request_lock:
                 if self._connection is None:
                     stream = self._connect(request)
-                    ssl_object = stream.get_extra_info("ssl_object")
-                    http2_negotiated = (
-                        ssl_object is not None and ssl_object.selected_alpn_protocol() == "h2"
+                    self._connection = _new_connection(
+                        self, stream, _HTTP2Connection, HTTP11Connection
                     )
-                    if http2_negotiated or (self._http2 and not self._http1):
-                        self._connection = _HTTP2Connection(
-                            origin=self._origin,
-                            stream=stream,
-                            keepalive_expiry=self._keepalive_expiry,
-                        )
-                    else:
-                        self._connection = HTTP11Connection(
-                            origin=self._origin,
-                            stream=stream,
-                            keepalive_expiry=self._keepalive_expiry,
-                        )
         except BaseException:
             self._connect_failed = True
             raise
@@ -146,22 +149,9 @@ class _AsyncHTTPConnection(AsyncHTTPConnection):
             async with self._request_lock:
                 if self._connection is None:
                     stream = await self._connect(request)
-                    ssl_object = stream.get_extra_info("ssl_object")
-                    http2_negotiated = (
-                        ssl_object is not None and ssl_object.selected_alpn_protocol() == "h2"
+                    self._connection = _new_connection(
+                        self, stream, _AsyncHTTP2Connection, AsyncHTTP11Connection
                     )
-                    if http2_negotiated or (self._http2 and not self._http1):
-                        self._connection = _AsyncHTTP2Connection(
-                            origin=self._origin,
-                            stream=stream,
-                            keepalive_expiry=self._keepalive_expiry,
-                        )
-                    else:
-                        self._connection = AsyncHTTP11Connection(
-                            origin=self._origin,
-                            stream=stream,
-                            keepalive_expiry=self._keepalive_expiry,
-                        )
         except BaseException:
             self._connect_failed = True
             raise
