@@ -29,8 +29,8 @@ import attrs
 
 from soniox.errors import ConflictError, WaitTimeoutError
 from soniox.middleware import Flow, get_clock, sleep
-from soniox.resources.files import delete_file_flow, upload_flow
-from soniox.types import File, GetFilesResponse, Transcription, TranscriptionTranscript, loads
+from soniox.resources.files import delete_file_flow, find_files_flow, upload_flow
+from soniox.types import File, Transcription, TranscriptionTranscript
 from soniox.uploads import ProgressCallback, UploadSource
 
 from .effects import shielded
@@ -84,20 +84,17 @@ class _Progress:
 
     reference: str
     generated_reference: bool
-    upload_started: bool = False
+    upload_started: float | None = None
+    """Unix time the upload began (the file may be stored even though no answer arrived)."""
     uploaded: File | None = None
     create_started: float | None = None
     """Unix time the create began (its job may exist even though no answer arrived)."""
     job: Transcription | None = None
 
 
-def _find_uploads(client: _ClientBase, reference: str) -> Flow[list[str]]:
-    """Ids of files stored under ``reference`` (an upload interrupted after the server got it)."""
-    response = yield from client.request_flow(
-        "GET", "/files", params={"limit": 100}, operation="stt.cleanup.find_upload"
-    )
-    page = loads(response.content, GetFilesResponse)
-    return [f.id for f in page.files if f.client_reference_id == reference]
+def _find_uploads(client: _ClientBase, reference: str, since: float) -> Flow[list[str]]:
+    found = yield from find_files_flow(client, reference, since=since)
+    return [stored.id for stored in found]
 
 
 def _look_again(find: Callable[[], Flow[list[str]]]) -> Flow[list[str]]:
@@ -161,11 +158,13 @@ def _after_failure(
     if state.uploaded is not None:
         if job is None or delete_after:
             file_ids.append(state.uploaded.id)
-    elif state.upload_started and not isinstance(error, Exception):
+    elif state.upload_started is not None and not isinstance(error, Exception):
         # Interrupted mid-upload: the server may have stored the file anyway.
         try:
-            reference = state.reference
-            found = yield from shielded(_look_again(lambda: _find_uploads(client, reference)))
+            reference, since = state.reference, state.upload_started
+            found = yield from shielded(
+                _look_again(lambda: _find_uploads(client, reference, since))
+            )
         except Exception as exc:
             found = []
             error.add_note(f"could not check for a stored upload ({type(exc).__name__}: {exc})")
@@ -248,7 +247,8 @@ def transcribe_flow(
     transcript: TranscriptionTranscript | None = None
     try:
         if file is not None:
-            state.upload_started = True
+            clock = yield from get_clock()
+            state.upload_started = clock.wall()
             state.uploaded = yield from upload_flow(
                 client,
                 file,

@@ -21,10 +21,8 @@ import attrs
 
 from soniox.errors import NotFoundError, ResponseLostError
 from soniox.middleware import Backoff, Flow, get_clock, sleep
-from soniox.transport.request import Request
 from soniox.types import File, GetFilesCountResponse, GetFilesResponse, loads
 from soniox.uploads import (
-    MultipartUpload,
     ProgressCallback,
     SourceError,
     UploadSource,
@@ -52,6 +50,7 @@ __all__ = [
     "delete_all_files_flow",
     "delete_file_flow",
     "files_page_flow",
+    "find_files_flow",
     "get_file_flow",
     "get_file_or_none_flow",
     "list_files_flow",
@@ -195,9 +194,15 @@ def upload_flow(
                         f"client_reference_id={reference!r} in files.list()"
                     )
                     raise
-                stored = yield from _find_stored(client, request, upload, reference, started)
-                if stored is not None:
-                    return stored
+                stored = yield from find_files_flow(
+                    client,
+                    reference,
+                    since=started,
+                    size=upload.file_size,
+                    deadline=request.options.deadline,
+                )
+                if stored:
+                    return stored[0]
                 delay = backoff.delay(resent, _RNG)
                 deadline = request.options.deadline
                 if resent >= resends or (deadline is not None and clock.now() + delay >= deadline):
@@ -212,37 +217,40 @@ def upload_flow(
         upload.close()
 
 
-def _find_stored(
+def find_files_flow(
     client: _ClientBase,
-    upload_request: Request,
-    upload: MultipartUpload,
     reference: str,
-    started: float,
-) -> Flow[File | None]:
-    """The file a lost upload answer was about, if the server stored it (newest pages first)."""
+    *,
+    since: float,
+    size: int | None = None,
+    deadline: float | None = None,
+) -> Flow[list[File]]:
+    """Stored files carrying ``reference``, created after ``since`` (Unix time, minus the skew
+    slack) and of ``size`` bytes when given: what an upload whose answer was lost, or that was
+    interrupted, may have left on the server."""
+    found: list[File] = []
     cursor: str | None = None
-    deadline = upload_request.options.deadline
     while True:
         request = client.build_request(
             "GET",
             "/files",
             params={"limit": MAX_PAGE_LIMIT, "cursor": cursor},
-            operation="files.upload.reconcile",
+            operation="files.find_by_reference",
         )
         if deadline is not None:
             request = request.evolve(options=attrs.evolve(request.options, deadline=deadline))
         response = yield from client.call(request)
         page = loads(response.content, GetFilesResponse)
-        for stored in page.files:
-            if (
-                stored.client_reference_id == reference
-                and (upload.file_size is None or stored.size == upload.file_size)
-                and stored.created_at.timestamp() >= started - RECONCILE_SLACK_S
-            ):
-                return stored
+        found.extend(
+            stored
+            for stored in page.files
+            if stored.client_reference_id == reference
+            and (size is None or stored.size == size)
+            and stored.created_at.timestamp() >= since - RECONCILE_SLACK_S
+        )
         cursor = page.next_page_cursor
         if not cursor:
-            return None
+            return found
 
 
 # --- namespaces ------------------------------------------------------------------------------------
