@@ -14,6 +14,7 @@ from collections.abc import AsyncGenerator, Generator
 from typing import Any
 
 from soniox.client import AsyncSonioxClient, SonioxClient
+from soniox.config import SonioxConfig
 
 
 def add_connection_args(parser: argparse.ArgumentParser) -> None:
@@ -44,24 +45,54 @@ def _endpoint(
 
 @contextlib.contextmanager
 def soniox_client(
-    api_key: str | None, base_url: str | None, **emulator_options: Any
+    api_key: str | None,
+    base_url: str | None,
+    *,
+    config: SonioxConfig | None = None,
+    **emulator_options: Any,
 ) -> Generator[SonioxClient]:
     """A ``SonioxClient`` for the real API, or for a local emulator when ``api_key`` is empty.
 
-    ``emulator_options`` are ``EmulatorConfig`` fields for that emulator (e.g. faster jobs).
+    ``config`` is the profile to use (default: from the environment); ``emulator_options`` are
+    ``EmulatorConfig`` fields for that emulator (e.g. faster jobs).
     """
     with (
         _endpoint(api_key, base_url, emulator_options) as (key, url),
-        SonioxClient(api_key=key, base_url=url) as client,
+        SonioxClient(api_key=key, base_url=url, config=config) as client,
     ):
         yield client
 
 
 @contextlib.asynccontextmanager
 async def async_soniox_client(
-    api_key: str | None, base_url: str | None, **emulator_options: Any
+    api_key: str | None,
+    base_url: str | None,
+    *,
+    config: SonioxConfig | None = None,
+    **emulator_options: Any,
 ) -> AsyncGenerator[AsyncSonioxClient]:
     """``soniox_client`` for asyncio: the emulator's thread serves the event loop just as well."""
     with _endpoint(api_key, base_url, emulator_options) as (key, url):
-        async with AsyncSonioxClient(api_key=key, base_url=url) as client:
+        async with AsyncSonioxClient(api_key=key, base_url=url, config=config) as client:
             yield client
+
+
+@contextlib.contextmanager
+def soniox_environment() -> Generator[None]:
+    """``SONIOX_API_KEY`` / ``SONIOX_API_BASE_URL`` as a client reads them: left as they are
+    when a key is set, else pointing at a local emulator for the run (for code that builds its
+    client the official SDK's way, ``SonioxClient()``)."""
+    api_key = os.environ.get("SONIOX_API_KEY")
+    with _endpoint(api_key, os.environ.get("SONIOX_API_BASE_URL"), {}) as (key, url):
+        saved = {name: os.environ.get(name) for name in ("SONIOX_API_KEY", "SONIOX_API_BASE_URL")}
+        os.environ["SONIOX_API_KEY"] = key or ""
+        if url:
+            os.environ["SONIOX_API_BASE_URL"] = url
+        try:
+            yield
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value

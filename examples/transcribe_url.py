@@ -29,7 +29,6 @@ from typing import Any
 from _connect import add_connection_args, soniox_client
 
 from soniox.data import sample_path
-from soniox.errors import TranscriptionFailedError
 
 
 class QuietHandler(SimpleHTTPRequestHandler):
@@ -72,14 +71,15 @@ def main() -> None:
         job = client.stt.transcribe_from_url(audio_url=url, client_reference_id="example-url")
         print(f"created job {job.id} for {job.filename} ({job.status})")
         try:
-            job = client.stt.wait(job.id)
-            seconds = (job.audio_duration_ms or 0) / 1000
-            print(f"job {job.id}: {job.status}, {seconds:.1f} s of audio")
-            transcript = client.stt.get_transcript(job.id)
-            print(f"text: {transcript.text.strip()}")
-        except TranscriptionFailedError as exc:
-            # e.g. error_type "audio_download_failed" when the URL cannot be fetched.
-            print(f"transcription failed: {exc.error_type}: {exc.error_message}")
+            job = client.stt.wait(job.id)  # a failed job is returned, as officially
+            if job.status == "error":
+                # e.g. error_type "audio_download_failed" when the URL cannot be fetched.
+                print(f"transcription failed: {job.error_type}: {job.error_message}")
+            else:
+                seconds = (job.audio_duration_ms or 0) / 1000
+                print(f"job {job.id}: {job.status}, {seconds:.1f} s of audio")
+                transcript = client.stt.get_transcript(job.id)
+                print(f"text: {transcript.text.strip()}")
         finally:
             client.stt.delete_if_exists(job.id)
             print(f"deleted job {job.id}")

@@ -97,7 +97,7 @@ def main() -> None:
                 else:
                     client.stt.wait(job.id, poll=poll, on_status=status_printer(polls))
                 print(f"  {len(polls)} polls, {polls[-1] - polls[0]:.2f} s from first to last")
-                learned = processing_rates.rate(client.config.base_url)
+                learned = processing_rates.rate(str(client.config.base_url))
                 if learned is not None and poll is not None:
                     rate, spread = learned
                     print(f"  learned: {rate:.3f} s per audio second (spread {spread:.0%})")

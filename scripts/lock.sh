@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Re-pin the lockfiles after changing dependencies in pyproject.toml or requirements/*.in.
 # Needs uv (pip install uv). The README's commands install from these files with plain pip.
+# Pins already in a lockfile are kept where they still fit (uv prefers the versions it finds in
+# the output file); delete a line to let that package move.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 for name in dev demo; do
   args="pyproject.toml requirements/$name.in --extra emulator --extra emulator-asr --extra cli --python-version 3.11 --generate-hashes"
+  uv pip compile $args --no-header -q -o "requirements/$name.txt"
   { echo "# Pinned with hashes by: uv pip compile $args -o requirements/$name.txt"
-    uv pip compile $args --no-header -q; } > "requirements/$name.txt.new"
+    cat "requirements/$name.txt"; } > "requirements/$name.txt.new"
   mv "requirements/$name.txt.new" "requirements/$name.txt"
 done

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from soniox.cli import main
-from soniox.demo import run_demo
+from soniox.cli.demo import run_demo
 
 
 def test_demo_transcribes_the_sample_with_the_deterministic_engine() -> None:

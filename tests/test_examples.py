@@ -68,3 +68,21 @@ def test_fault_example_shows_the_injected_faults() -> None:
     out = run_example("emulator_faults.py")
     assert "then 429 (Retry-After: 2)" in out
     assert "reset ['reset_after#1']" in out
+
+
+def test_custom_middleware_example_registers_and_runs_its_middleware() -> None:
+    """examples/custom_middleware.py: a registered name in a config's stack, under both clients."""
+    out = run_example("custom_middleware.py")
+    assert "3. timing" in out
+    assert "GET /v1/models -> 200" in out
+    assert "GET /v1/files -> 200" in out
+    assert "async: Stack(headers → retry → timing → logging → transport)" in out
+
+
+def test_official_sdk_code_runs_unchanged() -> None:
+    """examples/official_sdk_code.py: official-style code transcribes, translates and cleans up."""
+    out = run_example("official_sdk_code.py", "--translation", "two_way")
+    assert "created " in out
+    assert "Speaker 1:" in out
+    assert "[Translation] [es]" in out or "[Translation] [en]" in out
+    assert "file gone: HTTP 404" in out

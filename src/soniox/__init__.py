@@ -5,7 +5,7 @@ The public API, flat::
     from soniox import SonioxClient, SonioxConfig, RateLimitError
 
     with SonioxClient(config=SonioxConfig.production()) as client:   # SONIOX_API_KEY
-        print([m.id for m in client.models.list()])
+        print([m.id for m in client.models.list().models])
 
 Names load on first use (PEP 562), so ``import soniox`` stays cheap and the emulator
 (:mod:`soniox.emulator`, extra ``emulator``) never pulls in the client.
@@ -14,6 +14,7 @@ Names load on first use (PEP 562), so ``import soniox`` stays cheap and the emul
 from __future__ import annotations
 
 import importlib
+import warnings
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
@@ -42,8 +43,15 @@ if TYPE_CHECKING:
         WaitTimeoutError,
         WebhookSignatureError,
     )
-    from .flows import BatchResult, CreateTranscriptionConfig, PollingPolicy
-    from .middleware import HookMiddleware, Middleware, Retry, RetryPolicy, Stack
+    from .flows import BatchResult, PollingPolicy
+    from .middleware import (
+        HookMiddleware,
+        Middleware,
+        Retry,
+        RetryPolicy,
+        Stack,
+        register_middleware,
+    )
     from .transcripts import (
         aiter_transcript_tokens,
         iter_transcript_tokens,
@@ -52,8 +60,9 @@ if TYPE_CHECKING:
         to_srt,
         to_vtt,
     )
-    from .transport import HttpxTransport, Request, RequestOptions, Response, Transport
+    from .transport import HttpcoreTransport, Request, RequestOptions, Response, Transport
     from .types import (
+        CreateTranscriptionConfig,
         File,
         Model,
         Transcription,
@@ -61,6 +70,8 @@ if TYPE_CHECKING:
         TranscriptionTranscriptToken,
         WebhookEvent,
     )
+
+    HttpxTransport = HttpcoreTransport  # deprecated: the run-time lookup below warns
 
 __all__ = [
     "__version__",
@@ -92,12 +103,13 @@ __all__ = [
     "HookMiddleware",
     "Retry",
     "RetryPolicy",
+    "register_middleware",
     # transport
     "Request",
     "RequestOptions",
     "Response",
     "Transport",
-    "HttpxTransport",
+    "HttpcoreTransport",
     # errors (the whole tree lives in soniox.errors)
     "SonioxError",
     "SonioxAPIError",
@@ -125,14 +137,16 @@ _MODULE_OF: dict[str, str] = {
     "AsyncSonioxClient": "client",
     "SonioxConfig": "config",
     **dict.fromkeys(
-        ("Stack", "Middleware", "HookMiddleware", "Retry", "RetryPolicy"), "middleware"
+        ("Stack", "Middleware", "HookMiddleware", "Retry", "RetryPolicy", "register_middleware"),
+        "middleware",
     ),
     **dict.fromkeys(
-        ("Request", "RequestOptions", "Response", "Transport", "HttpxTransport"), "transport"
+        ("Request", "RequestOptions", "Response", "Transport", "HttpcoreTransport"), "transport"
     ),
-    **dict.fromkeys(("PollingPolicy", "CreateTranscriptionConfig", "BatchResult"), "flows"),
+    **dict.fromkeys(("PollingPolicy", "BatchResult"), "flows"),
     **dict.fromkeys(
         (
+            "CreateTranscriptionConfig",
             "File",
             "Model",
             "Transcription",
@@ -156,7 +170,20 @@ _MODULE_OF: dict[str, str] = {
 }
 
 
+_DEPRECATED_NAMES: dict[str, tuple[str, str]] = {
+    "HttpxTransport": ("transport", "HttpcoreTransport"),
+}
+
+
 def __getattr__(name: str) -> Any:
+    if name in _DEPRECATED_NAMES:  # not cached, so every use warns
+        module, new = _DEPRECATED_NAMES[name]
+        warnings.warn(
+            f"soniox.{name} is deprecated: use soniox.{new} (same class)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return getattr(importlib.import_module(f".{module}", __name__), new)
     if name not in __all__ or name == "__version__":
         raise AttributeError(f"module 'soniox' has no attribute {name!r}")
     module = _MODULE_OF.get(name, "errors")

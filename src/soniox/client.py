@@ -7,33 +7,46 @@ sync client runs flows with :func:`~soniox.middleware.engine.run_sync`, the asyn
 :func:`~soniox.middleware.engine.run_async`; their public methods are signatures with one-line
 bodies.
 
+Both take the official SDK's constructor keywords (``api_key``, ``api_base_url``,
+``websocket_base_url``, ``tts_api_base_url``, ``tts_websocket_base_url``, ``timeout_sec``,
+``webhook_secret``, ``webhook_signature_header`` and httpx-style client options such as
+``http2=``, ``verify=``, ``proxy=``, ``limits=``, ``headers=``) as well as ``config=`` (a
+:class:`~soniox.config.SonioxConfig` profile), ``transport=`` and ``stack=``. Whatever the
+profile, what neither the call nor the config sets comes from the environment
+(``SONIOX_API_KEY``, ``SONIOX_API_BASE_URL``, ``SONIOX_WEBSOCKET_URL``).
+
 ::
 
     with SonioxClient() as client:                     # SONIOX_API_KEY from the environment
-        models = client.models.list()
+        models = client.models.list().models
         quick = client.with_options(timeout=5, max_retries=0)
 """
 
 from __future__ import annotations
 
+import urllib.parse
 from collections.abc import Mapping
 from types import TracebackType
-from typing import Any, Generic, Self, TypeVar
+from typing import Any, Self, TypedDict, TypeVar, Unpack, cast
 
 import attrs
 
 from soniox.config import SonioxConfig
 from soniox.errors import ClientValidationError, error_from_response
+from soniox.flows.protocol import RequestParts
+from soniox.flows.uploads import prepare_upload
 from soniox.middleware import Flow, Stack, build_stack, run_async, run_sync
+from soniox.middleware.event_hooks import EventHooks
 from soniox.resources.auth import AsyncAuth, Auth
 from soniox.resources.concurrency_limits import AsyncConcurrencyLimitsAPI, ConcurrencyLimitsAPI
 from soniox.resources.files import AsyncFiles, Files
+from soniox.resources.models import AsyncModels, AsyncTtsModels, Models, TtsModels
 from soniox.resources.stt import AsyncStt, Stt
 from soniox.resources.usage import AsyncUsage, Usage
 from soniox.resources.usage_logs import AsyncUsageLogs, UsageLogs
 from soniox.resources.webhooks import Webhooks
 from soniox.transport.base import Transport
-from soniox.transport.httpx_transport import HttpxTransport
+from soniox.transport.httpcore_transport import HttpcoreTransport
 from soniox.transport.request import (
     DEFAULT_OPTIONS,
     URL,
@@ -45,16 +58,24 @@ from soniox.transport.request import (
     Timeout,
 )
 from soniox.transport.response import Response
-from soniox.types import GetModelsResponse, GetTTSModelsResponse, Model, TTSModel, dumps, loads
+from soniox.types import dumps
 
-__all__ = [
-    "SonioxClient",
-    "AsyncSonioxClient",
-    "Models",
-    "AsyncModels",
-    "TtsModels",
-    "AsyncTtsModels",
-]
+__all__ = ["SonioxClient", "AsyncSonioxClient", "HTTP_CLIENT_OPTIONS", "RequestArgs"]
+
+
+class RequestArgs(TypedDict, total=False):
+    """The keywords of ``client.request(method, path, ...)`` (the official SDK's, and ours)."""
+
+    params: Mapping[str, Any] | None
+    json: Any
+    data: Mapping[str, Any] | None
+    """Form fields (URL-encoded, or beside the file of ``files``)."""
+    files: Mapping[str, Any] | None
+    """One file part: ``{"file": source}`` or ``{"file": (filename, source)}``."""
+    content: bytes | StreamBody | None
+    headers: HeadersInput | None
+    stream: bool
+
 
 T = TypeVar("T")
 _UNSET: Any = object()
@@ -70,6 +91,107 @@ class _Core:
     stack: Stack
     base_url: URL
     owns_transport: bool
+    webhooks: Webhooks
+
+
+HTTP_CLIENT_OPTIONS = (
+    "http2",
+    "verify",
+    "proxy",
+    "trust_env",
+    "timeout",
+    "limits",
+    "headers",
+    "event_hooks",
+)
+"""The httpx client keywords (which the official SDK passes through to ``httpx.Client``) that
+these clients understand; any other is refused with a ClientValidationError naming it."""
+
+
+def _resolve_config(
+    config: SonioxConfig | None,
+    *,
+    api_key: str | None,
+    base_url: str | None,
+    websocket_base_url: str | None,
+    tts_api_base_url: str | None,
+    tts_websocket_base_url: str | None,
+    timeout_sec: float | None,
+    webhook_secret: str | None,
+    webhook_signature_header: str | None,
+    http_options: Mapping[str, Any],
+) -> tuple[SonioxConfig, Headers]:
+    """The client's config: ``config`` (else the environment's, :meth:`SonioxConfig.from_env`),
+    overridden by the constructor's keywords, then completed from the environment; and the
+    headers the official ``headers=`` option adds to every request."""
+    cfg = config if config is not None else SonioxConfig.from_env()
+    changes: dict[str, Any] = {}
+    named = {
+        "api_key": api_key,
+        "base_url": base_url,
+        "websocket_url": websocket_base_url,
+        "tts_base_url": tts_api_base_url,
+        "tts_websocket_url": tts_websocket_base_url,
+        "webhook_secret": webhook_secret,
+        "webhook_header": webhook_signature_header,
+    }
+    changes.update({key: value for key, value in named.items() if value is not None})
+    if timeout_sec is not None:
+        changes.update(dict.fromkeys(_TIMEOUT_FIELDS, timeout_sec))
+    unknown = sorted(set(http_options) - set(HTTP_CLIENT_OPTIONS))
+    if unknown:
+        raise ClientValidationError(
+            f"unsupported client option(s) {unknown}: these clients take {list(HTTP_CLIENT_OPTIONS)} "
+            "of httpx's, and config=SonioxConfig(...) / transport= for the rest",
+            field=unknown[0],
+        )
+    headers = Headers.of(http_options.get("headers"))
+    for name in ("http2", "verify", "proxy", "trust_env"):
+        if name in http_options:
+            changes[name] = http_options[name]
+    if "timeout" in http_options:
+        changes.update(_timeouts(http_options["timeout"]))
+    if "limits" in http_options:
+        limits = http_options["limits"]
+        changes["max_connections"] = getattr(limits, "max_connections", None)
+        changes["max_keepalive_connections"] = getattr(limits, "max_keepalive_connections", None)
+        changes["keepalive_expiry"] = getattr(limits, "keepalive_expiry", None)
+    if changes:
+        cfg = cfg.evolve(**changes)
+    return cfg.with_environment(), headers
+
+
+_TIMEOUT_FIELDS = ("connect_timeout", "read_timeout", "write_timeout", "pool_timeout")
+
+
+def _stack(config: SonioxConfig, stack: Stack | None, event_hooks: Any) -> Stack:
+    """The given stack, else the config's; httpx-style ``event_hooks`` run innermost (once per
+    attempt, as httpx runs them per request sent)."""
+    built = stack if stack is not None else build_stack(config)
+    if event_hooks:
+        if not isinstance(event_hooks, Mapping):
+            raise ClientValidationError(
+                "event_hooks must be a dict of 'request' / 'response' lists", field="event_hooks"
+            )
+        built.append(EventHooks(cast("Mapping[str, Any]", event_hooks)))
+    return built
+
+
+def _timeouts(value: object) -> dict[str, Any]:
+    """httpx's ``timeout=``: one number (or None) for every phase, or an object with
+    ``connect`` / ``read`` / ``write`` / ``pool`` (an ``httpx.Timeout``)."""
+    if value is None or isinstance(value, int | float):
+        return dict.fromkeys(_TIMEOUT_FIELDS, value)
+    phases = ("connect", "read", "write", "pool")
+    if all(hasattr(value, phase) for phase in phases):
+        return {
+            field: getattr(value, phase)
+            for field, phase in zip(_TIMEOUT_FIELDS, phases, strict=True)
+        }
+    raise ClientValidationError(
+        f"timeout must be seconds, None or an httpx.Timeout, got {type(value).__name__}",
+        field="timeout",
+    )
 
 
 class _ClientBase:
@@ -78,6 +200,13 @@ class _ClientBase:
     def __init__(
         self,
         api_key: str | None = None,
+        api_base_url: str | None = None,
+        websocket_base_url: str | None = None,
+        tts_api_base_url: str | None = None,
+        tts_websocket_base_url: str | None = None,
+        timeout_sec: float | None = None,
+        webhook_secret: str | None = None,
+        webhook_signature_header: str | None = None,
         *,
         config: SonioxConfig | None = None,
         base_url: str | None = None,
@@ -86,34 +215,64 @@ class _ClientBase:
         _core: _Core | None = None,
         _options: RequestOptions = DEFAULT_OPTIONS,
         _deadline_s: float | None = None,
+        **http_options: Any,
     ) -> None:
         if _core is None:
-            cfg = config if config is not None else SonioxConfig.from_env()
-            changes: dict[str, Any] = {}
-            if api_key is not None:
-                changes["api_key"] = api_key
-            if base_url is not None:
-                changes["base_url"] = base_url
-            if changes:
-                cfg = cfg.evolve(**changes)
+            if base_url is not None and api_base_url is not None and base_url != api_base_url:
+                raise ClientValidationError(
+                    "give base_url= or api_base_url= (the official name), not both",
+                    field="api_base_url",
+                )
+            cfg, headers = _resolve_config(
+                config,
+                api_key=api_key,
+                base_url=base_url if base_url is not None else api_base_url,
+                websocket_base_url=websocket_base_url,
+                tts_api_base_url=tts_api_base_url,
+                tts_websocket_base_url=tts_websocket_base_url,
+                timeout_sec=timeout_sec,
+                webhook_secret=webhook_secret,
+                webhook_signature_header=webhook_signature_header,
+                http_options=http_options,
+            )
             if cfg.resolved_api_key is None:
                 raise ClientValidationError(
-                    "no Soniox API key: pass api_key=..., set SONIOX_API_KEY, or give "
+                    "Please provide api_key: pass api_key=..., set SONIOX_API_KEY, or give "
                     "SonioxConfig(api_key_provider=...)",
                     field="api_key",
                 )
+            if transport is not None and not isinstance(cast(object, transport), Transport):
+                raise ClientValidationError(
+                    f"transport must be a soniox Transport (HttpcoreTransport, "
+                    f"InMemoryTransport, ...), got {type(transport).__name__}",
+                    field="transport",
+                )
             _core = _Core(
                 config=cfg,
-                transport=transport if transport is not None else HttpxTransport.from_config(cfg),
-                stack=stack if stack is not None else build_stack(cfg),
-                base_url=URL.parse(cfg.base_url),
+                transport=transport
+                if transport is not None
+                else HttpcoreTransport.from_config(cfg),
+                stack=_stack(cfg, stack, http_options.get("event_hooks")),
+                base_url=URL.parse(cfg.base_url or ""),
                 owns_transport=transport is None,
+                webhooks=Webhooks(
+                    cfg.webhook_secret,
+                    cfg.webhook_header,
+                    require_secret=cfg.webhook_require_secret,
+                ),
             )
             _deadline_s = cfg.deadline
+            if headers:
+                _options = attrs.evolve(_options, extra_headers=headers.items)
         self._core = _core
         self._options = _options
         self._deadline_s = _deadline_s
         self._root = True
+        self._bind_namespaces()
+
+    def _bind_namespaces(self) -> None:
+        """Create ``files``, ``stt``, ``models`` … for this client kind."""
+        raise NotImplementedError
 
     # --- shared state -----------------------------------------------------------------------
     @property
@@ -133,6 +292,47 @@ class _ClientBase:
     def options(self) -> RequestOptions:
         """The per-call defaults this view adds to every request."""
         return self._options
+
+    @property
+    def webhooks(self) -> Webhooks:
+        """Check and parse webhook calls (``verify_signature``, ``unwrap``, ``webhook_payload``)."""
+        return self._core.webhooks
+
+    # --- the official SDK's attributes ------------------------------------------------------
+    @property
+    def api_key(self) -> str:
+        """The API key requests carry (from the key provider, when one is configured)."""
+        key = self._core.config.resolved_api_key
+        return key() if callable(key) else key or ""
+
+    @property
+    def api_base_url(self) -> str:
+        return str(self._core.base_url)
+
+    @property
+    def websocket_base_url(self) -> str:
+        return self._core.config.websocket_url or ""
+
+    @property
+    def tts_api_base_url(self) -> str:
+        return self._core.config.tts_base_url
+
+    @property
+    def tts_websocket_base_url(self) -> str:
+        return self._core.config.tts_websocket_url
+
+    @property
+    def timeout_sec(self) -> float | None:
+        """The read timeout (the official SDK has one timeout for every phase)."""
+        return self._core.config.read_timeout
+
+    @property
+    def webhook_secret(self) -> str | None:
+        return self._core.config.webhook_secret
+
+    @property
+    def webhook_signature_header(self) -> str | None:
+        return self._core.config.webhook_header
 
     def _derive(self, options: RequestOptions, deadline_s: float | None) -> Self:
         view = type(self)(_core=self._core, _options=options, _deadline_s=deadline_s)
@@ -181,26 +381,23 @@ class _ClientBase:
         return self._derive(options, deadline_s)
 
     # --- requests as flows ------------------------------------------------------------------
-    def build_request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        json: Any = None,
-        content: bytes | StreamBody | None = None,
-        headers: HeadersInput | None = None,
-        operation: str | None = None,
-        stream: bool = False,
-    ) -> Request:
+    def build_request(self, method: str, path: str, **parts: Unpack[RequestParts]) -> Request:
+        """A request for ``path`` (under the base URL) with this view's options; ``json=`` is
+        written by the one converter (typed models included)."""
         core = self._core
         options = self._options
+        operation = parts.get("operation")
+        stream = parts.get("stream", False)
         if operation is not None or stream:
             options = attrs.evolve(
                 options, operation=operation or options.operation, stream=stream or options.stream
             )
         if self._deadline_s is not None:
             options = attrs.evolve(options, deadline=core.transport.clock.now() + self._deadline_s)
+        headers = parts.get("headers")
+        content = parts.get("content")
+        json = parts.get("json")
+        params = parts.get("params")
         hdrs = Headers.of(headers)
         body: bytes | StreamBody | None = content
         if json is not None:
@@ -227,11 +424,32 @@ class _ClientBase:
                 response.headers,
                 response.content if response.is_stream_consumed else None,
                 now=self._core.transport.clock.wall(),
+                response=response,
             )
 
     def request_flow(self, method: str, path: str, **kwargs: Any) -> Flow[Response]:
         """:meth:`call` of :meth:`build_request`: any API call as a flow."""
         return self.call(self.build_request(method, path, **kwargs))
+
+    def _any_request(self, method: str, path: str, args: RequestArgs) -> Flow[Response]:
+        """The flow of :meth:`SonioxClient.request`: the stack's answer, whatever its status."""
+        data, files = args.get("data"), args.get("files")
+        parts: RequestParts = {
+            "params": args.get("params"),
+            "json": args.get("json"),
+            "content": args.get("content"),
+            "headers": args.get("headers"),
+            "stream": args.get("stream", False),
+        }
+        if data is not None or files is not None:
+            if parts["content"] is not None or parts["json"] is not None:
+                raise ClientValidationError(
+                    "give data=/files= or json=/content=, not both", field="data"
+                )
+            parts["content"], form_type = _form_body(data, files)
+            parts["headers"] = Headers.of(parts["headers"]).set("content-type", form_type)
+        request = self.build_request(method, path, **parts)
+        return self._core.stack.handler()(request)
 
     def __repr__(self) -> str:
         core = self._core
@@ -241,73 +459,38 @@ class _ClientBase:
         )
 
 
-def _list_tts_models(client: _ClientBase) -> Flow[list[TTSModel]]:
-    """``GET /tts-models`` parsed into typed models."""
-    response = yield from client.call(
-        client.build_request("GET", "/tts-models", operation="tts_models.list")
-    )
-    return loads(response.content, GetTTSModelsResponse).models
-
-
-def _list_models(client: _ClientBase) -> Flow[list[Model]]:
-    """``GET /models`` parsed into typed models (one flow for both clients)."""
-    response = yield from client.call(
-        client.build_request("GET", "/models", operation="models.list")
-    )
-    return loads(response.content, GetModelsResponse).models
-
-
-class _Namespace(Generic[T]):
-    __slots__ = ("_client",)
-
-    def __init__(self, client: T) -> None:
-        self._client = client
-
-
-class Models(_Namespace["SonioxClient"]):
-    """``GET /v1/models``: the speech-to-text models, aliases included."""
-
-    def list(self) -> list[Model]:
-        """Every model the API offers."""
-        return self._client.run(_list_models(self._client))
-
-
-class AsyncModels(_Namespace["AsyncSonioxClient"]):
-    """``GET /v1/models``: the speech-to-text models, aliases included."""
-
-    async def list(self) -> list[Model]:
-        """Every model the API offers."""
-        return await self._client.arun(_list_models(self._client))
-
-
-class TtsModels(_Namespace["SonioxClient"]):
-    """``GET /v1/tts-models``: the text-to-speech models and their voices."""
-
-    def list(self) -> list[TTSModel]:
-        """Every text-to-speech model the API offers."""
-        return self._client.run(_list_tts_models(self._client))
-
-
-class AsyncTtsModels(_Namespace["AsyncSonioxClient"]):
-    """``GET /v1/tts-models``: the text-to-speech models and their voices."""
-
-    async def list(self) -> list[TTSModel]:
-        """Every text-to-speech model the API offers."""
-        return await self._client.arun(_list_tts_models(self._client))
+def _form_body(
+    data: Mapping[str, Any] | None, files: Mapping[str, Any] | None
+) -> tuple[bytes | StreamBody, str]:
+    """httpx's ``data=`` / ``files=``: a URL-encoded form, or a streamed multipart form with
+    one file part (``files={"file": source}`` or ``{"file": (filename, source)}``)."""
+    fields = {str(key): str(value) for key, value in (data or {}).items()}
+    if not files:
+        return urllib.parse.urlencode(fields).encode(), "application/x-www-form-urlencoded"
+    if len(files) != 1:
+        raise ClientValidationError(
+            f"one file part per request is supported, got {len(files)}", field="files"
+        )
+    ((name, value),) = files.items()
+    filename: str | None = None
+    if isinstance(value, tuple):
+        parts = cast("tuple[Any, ...]", value)
+        filename, value = parts[0], parts[1]
+    upload = prepare_upload(value, filename=filename, fields=fields, field_name=str(name))
+    return upload.body(), upload.content_type
 
 
 class SonioxClient(_ClientBase):
-    """The blocking client. ``SonioxClient()`` reads ``SONIOX_API_KEY``; pass ``config=`` for a
+    """The blocking client. ``SonioxClient()`` reads ``SONIOX_API_KEY``; the official SDK's
+    keywords work (``api_key=``, ``api_base_url=``, ``timeout_sec=`` …); pass ``config=`` for a
     profile (``SonioxConfig.cost()``), ``transport=`` / ``stack=`` to replace either."""
 
-    def __init__(self, api_key: str | None = None, **kwargs: Any) -> None:
-        super().__init__(api_key, **kwargs)
+    def _bind_namespaces(self) -> None:
         self.models = Models(self)
         self.tts_models = TtsModels(self)
         self.stt = Stt(self)
         self.files = Files(self)
         self.auth = Auth(self)
-        self.webhooks = Webhooks()
         self.usage = Usage(self)
         self.usage_logs = UsageLogs(self)
         self.concurrency_limits = ConcurrencyLimitsAPI(self)
@@ -316,29 +499,12 @@ class SonioxClient(_ClientBase):
         """Run a flow (e.g. from :meth:`call`) with blocking I/O."""
         return run_sync(flow, self._core.transport)
 
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        json: Any = None,
-        content: bytes | StreamBody | None = None,
-        headers: HeadersInput | None = None,
-        stream: bool = False,
-    ) -> Response:
-        """Any API call by path (``client.request("GET", "/files", params={"limit": 10})``)."""
-        return self.run(
-            self.request_flow(
-                method,
-                path,
-                params=params,
-                json=json,
-                content=content,
-                headers=headers,
-                stream=stream,
-            )
-        )
+    def request(self, method: str, path: str, **args: Unpack[RequestArgs]) -> Response:
+        """Any API call by path (``client.request("GET", "/files", params={"limit": 10})``),
+        through the whole middleware stack. As in the official SDK (and httpx) the response is
+        returned whatever its status: ``response.raise_for_status()`` raises the typed error.
+        ``data=`` / ``files=`` send a form (one file part, streamed)."""
+        return self.run(self._any_request(method, path, args))
 
     def close(self) -> None:
         """Close connections (only the root client owns them; option views share them)."""
@@ -358,16 +524,14 @@ class SonioxClient(_ClientBase):
 
 
 class AsyncSonioxClient(_ClientBase):
-    """The asyncio client: the same operations, awaited."""
+    """The asyncio client: the same operations and keywords, awaited."""
 
-    def __init__(self, api_key: str | None = None, **kwargs: Any) -> None:
-        super().__init__(api_key, **kwargs)
+    def _bind_namespaces(self) -> None:
         self.models = AsyncModels(self)
         self.tts_models = AsyncTtsModels(self)
         self.stt = AsyncStt(self)
         self.files = AsyncFiles(self)
         self.auth = AsyncAuth(self)
-        self.webhooks = Webhooks()
         self.usage = AsyncUsage(self)
         self.usage_logs = AsyncUsageLogs(self)
         self.concurrency_limits = AsyncConcurrencyLimitsAPI(self)
@@ -376,29 +540,9 @@ class AsyncSonioxClient(_ClientBase):
         """Run a flow (e.g. from :meth:`call`) with asyncio I/O."""
         return await run_async(flow, self._core.transport)
 
-    async def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        json: Any = None,
-        content: bytes | StreamBody | None = None,
-        headers: HeadersInput | None = None,
-        stream: bool = False,
-    ) -> Response:
-        """Any API call by path, awaited."""
-        return await self.arun(
-            self.request_flow(
-                method,
-                path,
-                params=params,
-                json=json,
-                content=content,
-                headers=headers,
-                stream=stream,
-            )
-        )
+    async def request(self, method: str, path: str, **args: Unpack[RequestArgs]) -> Response:
+        """Any API call by path, awaited (see :meth:`SonioxClient.request`)."""
+        return await self.arun(self._any_request(method, path, args))
 
     async def aclose(self) -> None:
         """Close connections (only the root client owns them)."""

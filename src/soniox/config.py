@@ -1,7 +1,10 @@
 """Every knob of the SDK in one frozen value, and named profiles that set them together.
 
-``SonioxConfig()`` is the production profile. ``SonioxConfig.from_env()`` reads
-``SONIOX_API_KEY``, ``SONIOX_API_BASE_URL``, ``SONIOX_WEBSOCKET_URL`` (and a few more, below).
+``SonioxConfig()`` is the production profile. Whatever the profile, a client takes the API key
+and the endpoints from the environment (``SONIOX_API_KEY``, ``SONIOX_API_BASE_URL``,
+``SONIOX_WEBSOCKET_URL``) when neither the call nor the config sets them
+(:meth:`SonioxConfig.with_environment`), as the official SDK and openai-python do.
+``SonioxConfig.from_env()`` also reads the profile and a few knobs (below).
 Each profile documents the middleware stack it assembles (outermost first); the stacks grow as
 later middleware (rate limit, cache, metrics, tracing) lands.
 
@@ -26,16 +29,17 @@ __all__ = [
     "SonioxConfig",
     "DEFAULT_BASE_URL",
     "DEFAULT_WEBSOCKET_URL",
+    "DEFAULT_TTS_BASE_URL",
+    "DEFAULT_TTS_WEBSOCKET_URL",
     "DEFAULT_RETRY_STATUSES",
-    "KNOWN_MIDDLEWARE",
     "PROFILES",
 ]
 
 DEFAULT_BASE_URL: Final = "https://api.soniox.com/v1"
 DEFAULT_WEBSOCKET_URL: Final = "wss://stt-rt.soniox.com/transcribe-websocket"
+DEFAULT_TTS_BASE_URL: Final = "https://tts-rt.soniox.com"
+DEFAULT_TTS_WEBSOCKET_URL: Final = "wss://tts-rt.soniox.com/tts-websocket"
 DEFAULT_RETRY_STATUSES: Final = frozenset({408, 429, *range(500, 600)})
-KNOWN_MIDDLEWARE: Final = ("headers", "retry", "logging")
-"""Middleware names a config may list; :func:`soniox.middleware.build_stack` makes each one."""
 PROFILES: Final = ("production", "realtime", "cost", "development", "testing")
 
 C = TypeVar("C", bound="SonioxConfig")
@@ -87,6 +91,8 @@ def _factor(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:
 
 def _url(schemes: tuple[str, ...]) -> Callable[[object, attrs.Attribute[Any], object], None]:
     def check(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if value is None:
+            return
         parts = urlsplit(value) if isinstance(value, str) else None
         if parts is None or parts.scheme not in schemes or not parts.hostname:
             raise _fail(attribute, f"an absolute {' or '.join(schemes)} URL", value)
@@ -103,9 +109,10 @@ def _statuses(_i: object, attribute: attrs.Attribute[Any], value: frozenset[obje
 
 
 def _middleware(_i: object, attribute: attrs.Attribute[Any], value: tuple[str, ...]) -> None:
-    unknown = [name for name in value if name not in KNOWN_MIDDLEWARE]
-    if unknown:
-        raise _fail(attribute, f"names from {list(KNOWN_MIDDLEWARE)}", unknown)
+    # Which names exist is the middleware registry's business (checked when the stack is built).
+    bad = [name for name in value if not isinstance(name, str) or not name.strip()]  # pyright: ignore[reportUnnecessaryIsInstance]
+    if bad:
+        raise _fail(attribute, "middleware names (non-empty strings)", bad)
     if len(set(value)) != len(value):
         raise _fail(attribute, "a list without duplicates", list(value))
 
@@ -122,6 +129,11 @@ def _key_repr(value: object) -> str:
     return "None" if value is None else "'***'"
 
 
+def _optional_text(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None and (not isinstance(value, str) or not value.strip()):
+        raise _fail(attribute, "a non-empty string, or None", "<value>")
+
+
 # --- the config --------------------------------------------------------------------------------
 
 
@@ -135,8 +147,18 @@ class SonioxConfig:
         default=None, repr=lambda v: "None" if v is None else "<provider>"
     )
     """Asked for the key on every request (temporary keys, vaults); wins over ``api_key``."""
-    base_url: str = attrs.field(default=DEFAULT_BASE_URL, validator=_url(("http", "https")))
-    websocket_url: str = attrs.field(default=DEFAULT_WEBSOCKET_URL, validator=_url(("ws", "wss")))
+    base_url: str | None = attrs.field(default=None, validator=_url(("http", "https")))
+    """The REST API (official: ``api_base_url``); None: ``SONIOX_API_BASE_URL``, else
+    :data:`DEFAULT_BASE_URL`."""
+    websocket_url: str | None = attrs.field(default=None, validator=_url(("ws", "wss")))
+    """The realtime endpoint (official: ``websocket_base_url``); None: ``SONIOX_WEBSOCKET_URL``,
+    else :data:`DEFAULT_WEBSOCKET_URL`."""
+    tts_base_url: str = attrs.field(default=DEFAULT_TTS_BASE_URL, validator=_url(("http", "https")))
+    """Text-to-speech REST endpoint (official: ``tts_api_base_url``)."""
+    tts_websocket_url: str = attrs.field(
+        default=DEFAULT_TTS_WEBSOCKET_URL, validator=_url(("ws", "wss"))
+    )
+    """Text-to-speech WebSocket endpoint (official: ``tts_websocket_base_url``)."""
 
     # Timeouts (seconds; None = no limit) -----------------------------------------------------
     connect_timeout: float | None = attrs.field(default=5.0, validator=_seconds_or_none)
@@ -179,6 +201,17 @@ class SonioxConfig:
     ws_ping_interval: float | None = attrs.field(default=20.0, validator=_seconds_or_none)
     ws_ping_timeout: float | None = attrs.field(default=20.0, validator=_seconds_or_none)
 
+    # Webhooks ---------------------------------------------------------------------------------
+    webhook_secret: str | None = attrs.field(default=None, validator=_optional_text, repr=_key_repr)
+    """The value the webhook auth header must carry (official: ``webhook_secret``); None:
+    ``SONIOX_API_WEBHOOK_SECRET``, read when a webhook is checked."""
+    webhook_header: str | None = attrs.field(default=None, validator=_optional_text)
+    """The webhook auth header's name (official: ``webhook_signature_header``); None:
+    ``SONIOX_API_WEBHOOK_HEADER``, else ``X-Soniox-Webhook-Secret``."""
+    webhook_require_secret: bool = False
+    """Refuse a webhook when no secret is configured (the official SDK, and the default, accept
+    it unchecked, with a warning)."""
+
     # Observability --------------------------------------------------------------------------
     log_headers: bool = True
     user_agent_extra: str | None = None
@@ -187,7 +220,8 @@ class SonioxConfig:
     middleware: tuple[str, ...] = attrs.field(
         default=("headers", "retry", "logging"), converter=tuple, validator=_middleware
     )
-    """Names of the middleware to stack, outermost first."""
+    """Names of the middleware to stack, outermost first: the built-ins, or any name given to
+    :func:`soniox.middleware.register_middleware` (checked when a client builds its stack)."""
     profile: str = "production"
 
     def evolve(self: C, **changes: Any) -> C:
@@ -198,6 +232,24 @@ class SonioxConfig:
     def resolved_api_key(self) -> str | Callable[[], str] | None:
         """The provider if set, else the key."""
         return self.api_key_provider or self.api_key
+
+    def with_environment(self: C, env: Mapping[str, str] | None = None) -> C:
+        """This config with what it leaves unset taken from the environment, then the defaults:
+        the key from ``SONIOX_API_KEY`` (unless a key or provider is set), ``base_url`` from
+        ``SONIOX_API_BASE_URL``, ``websocket_url`` from ``SONIOX_WEBSOCKET_URL``. Every client
+        resolves its config this way, whatever the profile."""
+        source = os.environ if env is None else env
+        changes: dict[str, Any] = {}
+        key = source.get("SONIOX_API_KEY", "").strip()
+        if self.api_key is None and self.api_key_provider is None and key:
+            changes["api_key"] = key
+        if self.base_url is None:
+            changes["base_url"] = source.get("SONIOX_API_BASE_URL", "").strip() or DEFAULT_BASE_URL
+        if self.websocket_url is None:
+            changes["websocket_url"] = (
+                source.get("SONIOX_WEBSOCKET_URL", "").strip() or DEFAULT_WEBSOCKET_URL
+            )
+        return self.evolve(**changes) if changes else self
 
     # --- environment ---------------------------------------------------------------------
     @classmethod

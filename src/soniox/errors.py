@@ -4,36 +4,52 @@
 
     SonioxError                               root: ``except SonioxError`` catches all of the SDK
     ├── ClientValidationError   (ValueError)  bad arguments, caught before anything is sent
+    │   ├── RequestValidationError            … of a request the API would refuse (also ↓ 400)
+    │   └── WebhookNotConfiguredError         a webhook check was required but no secret is set
     ├── DecodeError             (ValueError)  a body or frame is not JSON / not the expected shape
     ├── WebhookSignatureError                 a webhook lacks the configured auth header value
-    ├── TranscriptionFailedError              an async job ended in ``error`` (not an HTTP error)
-    ├── SonioxTimeoutError      (TimeoutError) any timeout; ``except TimeoutError`` works too
+    ├── SonioxRealtimeError                   a realtime session was used wrongly (e.g. after close)
+    ├── SonioxTimeoutError      (TimeoutError, httpx.TimeoutException) any timeout
     │   ├── DeadlineExceededError             the call's deadline (all attempts + waits) ran out
     │   │   └── WaitTimeoutError              ``stt.wait()`` gave up before the job finished
     │   └── ConnectTimeoutError, ReadTimeoutError, WriteTimeoutError   (also TransportErrors ↓)
-    ├── TransportError                        the exchange failed below HTTP: no status, no body
-    │   ├── RequestNotSentError               never reached the server: ALWAYS safe to retry
+    ├── TransportError   (httpx.TransportError) the exchange failed below HTTP: no status, no body
+    │   ├── RequestNotSentError (httpx.ConnectError) never reached the server: ALWAYS safe to retry
     │   │   └── ConnectTimeoutError           (+ SonioxTimeoutError; pool timeouts map here too)
-    │   └── ResponseLostError                 sent, answer lost: MAY HAVE BEEN PROCESSED
+    │   └── ResponseLostError (httpx.ReadError) sent, answer lost: MAY HAVE BEEN PROCESSED
     │       ├── ReadTimeoutError              (+ SonioxTimeoutError)
     │       └── WriteTimeoutError             (+ SonioxTimeoutError)
     └── SonioxAPIError                        the server answered with an error
         ├── InvalidRequestError         400   (+ validation_errors, listed in str())
-        ├── AuthenticationError         401
-        │   └── PermissionDeniedError   403   (incl. an expired temporary-key session)
+        │   └── RequestValidationError        refused before sending (see above)
+        ├── AuthenticationError         401   (and 403s other than ``permission_denied``)
+        │   └── ForbiddenError          403   e.g. an expired temporary-key session
+        ├── PermissionDeniedError       403   ``permission_denied``: the key lacks a permission
         ├── PaymentRequiredError        402   balance or budget exhausted
         ├── NotFoundError               404
         ├── RequestTimeoutError         408   the *server* gave up waiting (realtime)
         ├── ConflictError               409   e.g. transcript of a job not completed
+        │   └── TranscriptionFailedError      the job ended in ``error``: it has no transcript
         ├── PayloadTooLargeError        413   e.g. realtime max duration reached
         ├── RateLimitError              429   see ``retry_after``
         └── ServerError                 5xx
             └── ServiceUnavailableError 503   realtime: open a new session
 
+The official SDK's names are the same classes (:data:`OFFICIAL_NAMES`): ``SonioxNotFoundError``
+*is* :class:`NotFoundError`, ``SonioxAuthenticationError`` *is* :class:`AuthenticationError`, and
+so on, so an ``except`` written for the official SDK catches what this one raises, and the
+attributes it reads (``status_code``, ``request_id``, ``api_error``, ``response``) are there.
+Like the official SDK, a 403 whose ``error_type`` is ``permission_denied`` is not an
+:class:`AuthenticationError`, and every other 403 is.
+
 HTTP answers and realtime error frames map to the *same* classes (by HTTP status, resp. the
 frame's ``error_code``), so ``except RateLimitError`` covers both; ``origin`` tells them apart
 (``"http"`` or ``"realtime"``). The status inside a REST body is not trusted: the API's own 404 and
 409 examples say ``"status_code": 400``.
+
+This module is the lowest floor of the package: it imports nothing else of it, so the error body
+schema (:class:`ApiError`, :class:`ApiErrorValidationError`) is defined here and re-exported by
+:mod:`soniox.types`.
 
 No message, str() or repr() can carry a credential: every message passes :func:`redact`, which
 removes registered keys (:func:`register_secret`) and anything shaped like a bearer token, a
@@ -50,20 +66,23 @@ import threading
 import time
 from collections.abc import Iterable, Mapping
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, cast
+from typing import Any, ClassVar, Literal, Protocol, cast
 
-from .types.common import ApiErrorValidationError
-from .types.realtime import RealtimeErrorFrame
-
-if TYPE_CHECKING:
-    from .types.transcriptions import Transcription
+import attrs
+import httpx
 
 __all__ = [
+    # the error body
+    "ApiError",
+    "ApiErrorValidationError",
     # tree
     "SonioxError",
     "ClientValidationError",
+    "RequestValidationError",
+    "WebhookNotConfiguredError",
     "DecodeError",
     "WebhookSignatureError",
+    "SonioxRealtimeError",
     "TranscriptionFailedError",
     "SonioxTimeoutError",
     "DeadlineExceededError",
@@ -77,6 +96,7 @@ __all__ = [
     "SonioxAPIError",
     "InvalidRequestError",
     "AuthenticationError",
+    "ForbiddenError",
     "PermissionDeniedError",
     "PaymentRequiredError",
     "NotFoundError",
@@ -86,7 +106,19 @@ __all__ = [
     "RateLimitError",
     "ServerError",
     "ServiceUnavailableError",
+    # the official SDK's names for the same classes
+    "SonioxValidationError",
+    "SonioxAuthenticationError",
+    "SonioxPermissionDeniedError",
+    "SonioxInvalidRequestError",
+    "SonioxNotFoundError",
+    "SonioxConflictError",
+    "SonioxRateLimitError",
+    "SonioxServerError",
+    "InvalidWebhookSignatureError",
+    "OFFICIAL_NAMES",
     # factories
+    "error_class_for",
     "error_class_for_status",
     "error_from_response",
     "error_from_realtime_frame",
@@ -97,7 +129,7 @@ __all__ = [
     "forget_secret",
 ]
 
-Origin = Literal["http", "realtime"]
+Origin = Literal["http", "realtime", "client"]
 HeadersLike = Mapping[str, str] | Iterable[tuple[str | bytes, str | bytes]]
 
 # --- redaction ---------------------------------------------------------------------------------
@@ -154,11 +186,84 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
     return text
 
 
+# --- the error body ----------------------------------------------------------------------------
+
+
+@attrs.define(frozen=True, kw_only=True)
+class ApiErrorValidationError:
+    """One field-level problem inside a 400 ``invalid_request`` answer."""
+
+    error_type: str
+    location: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.message} ({self.error_type})"
+
+
+@attrs.define(frozen=True, kw_only=True)
+class ApiError:
+    """The REST error body. ``status_code`` in the body is unreliable: classify by HTTP status."""
+
+    status_code: int
+    error_type: str
+    message: str
+    validation_errors: list[ApiErrorValidationError] = attrs.field(
+        factory=list[ApiErrorValidationError]
+    )
+    request_id: str | None = None
+    more_info: str | None = None
+
+
+class JobSnapshot(Protocol):
+    """The job an error is about, as last fetched: a :class:`soniox.types.Transcription`.
+
+    (Typed structurally because this module sits below :mod:`soniox.types`.)
+    """
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def status(self) -> str: ...
+
+    @property
+    def error_type(self) -> str | None: ...
+
+    @property
+    def error_message(self) -> str | None: ...
+
+
+class _ErrorFrame(Protocol):
+    """A realtime error frame (:class:`soniox.types.RealtimeErrorFrame`), read structurally."""
+
+    @property
+    def error_code(self) -> object: ...
+
+    @property
+    def error_type(self) -> str | None: ...
+
+    @property
+    def error_message(self) -> str | None: ...
+
+    @property
+    def request_id(self) -> str | None: ...
+
+    @property
+    def more_info(self) -> str | None: ...
+
+
 # --- the tree ----------------------------------------------------------------------------------
 
 
 class SonioxError(Exception):
-    """Root of every error the SDK raises. ``message`` is already redacted."""
+    """Root of every error the SDK raises. ``message`` is already redacted.
+
+    ``response`` is the HTTP :class:`~soniox.transport.Response` behind the error, when there
+    is one (the official SDK's attribute; None otherwise).
+    """
+
+    response: Any = None
 
     def __init__(self, message: str = "") -> None:
         self.message = redact(message)
@@ -176,7 +281,13 @@ class SonioxError(Exception):
 
 
 class ClientValidationError(SonioxError, ValueError):
-    """Arguments the API would reject, caught before sending (e.g. both audio_url and file_id)."""
+    """Arguments the API would reject, caught before sending (e.g. both audio_url and file_id).
+
+    The official SDK calls it ``SonioxValidationError``; ``errors`` (its pydantic details) is
+    always None here: ``field`` names the argument instead.
+    """
+
+    errors: None = None
 
     def __init__(self, message: str = "", *, field: str | None = None) -> None:
         self.field = field
@@ -184,6 +295,11 @@ class ClientValidationError(SonioxError, ValueError):
 
     def _repr_fields(self) -> list[tuple[str, object]]:
         return [("field", self.field), *super()._repr_fields()]
+
+
+class WebhookNotConfiguredError(ClientValidationError):
+    """A webhook check was required (``require_secret=True``) but no secret is configured
+    (argument or ``SONIOX_API_WEBHOOK_SECRET``), so no request can be trusted."""
 
 
 class DecodeError(SonioxError, ValueError):
@@ -198,7 +314,10 @@ class DecodeError(SonioxError, ValueError):
 
 
 class WebhookSignatureError(SonioxError):
-    """A webhook request without the configured auth header value: do not trust its body."""
+    """A webhook request without the configured auth header value: do not trust its body.
+
+    The official SDK calls it ``InvalidWebhookSignatureError``.
+    """
 
     def __init__(
         self, message: str = "invalid webhook signature", *, header_name: str | None = None
@@ -210,8 +329,17 @@ class WebhookSignatureError(SonioxError):
         return [("header_name", self.header_name), *super()._repr_fields()]
 
 
-class SonioxTimeoutError(SonioxError, TimeoutError):
-    """Any timeout. ``timeout`` is the limit that ran out, in seconds, when known."""
+class SonioxRealtimeError(SonioxError):
+    """A realtime session used in a way its state does not allow (e.g. receiving after
+    ``close()``). Errors the server sends in a session are :class:`SonioxAPIError` subclasses
+    with ``origin="realtime"``."""
+
+
+class SonioxTimeoutError(SonioxError, TimeoutError, httpx.TimeoutException):
+    """Any timeout. ``timeout`` is the limit that ran out, in seconds, when known.
+
+    Also a builtin ``TimeoutError`` and an ``httpx.TimeoutException``, so the ``except`` clauses
+    of code written for the official SDK (which surfaces httpx's exceptions) catch it."""
 
     def __init__(self, message: str = "", *, timeout: float | None = None) -> None:
         self.timeout = timeout
@@ -238,7 +366,7 @@ class WaitTimeoutError(DeadlineExceededError):
         *,
         timeout: float | None = None,
         transcription_id: str | None = None,
-        transcription: Transcription | None = None,
+        transcription: JobSnapshot | None = None,
     ) -> None:
         self.transcription_id = transcription_id
         self.transcription = transcription
@@ -248,40 +376,12 @@ class WaitTimeoutError(DeadlineExceededError):
         return [("transcription_id", self.transcription_id), *super()._repr_fields()]
 
 
-class TranscriptionFailedError(SonioxError):
-    """An async transcription ended with status ``error`` (the API call itself succeeded).
-
-    ``error_type`` / ``error_message`` are the job's own fields; ``transcription`` is the failed
-    job as last fetched.
-    """
-
-    def __init__(
-        self,
-        message: str = "",
-        *,
-        transcription_id: str | None = None,
-        error_type: str | None = None,
-        error_message: str | None = None,
-        transcription: Transcription | None = None,
-    ) -> None:
-        self.transcription_id = transcription_id
-        self.error_type = error_type
-        self.error_message = error_message
-        self.transcription = transcription
-        super().__init__(message)
-
-    def _repr_fields(self) -> list[tuple[str, object]]:
-        return [
-            ("transcription_id", self.transcription_id),
-            ("error_type", self.error_type),
-            *super()._repr_fields(),
-        ]
-
-
-class TransportError(SonioxError):
+class TransportError(SonioxError, httpx.TransportError):
     """The request/response exchange failed below HTTP: no status, no body.
 
-    ``safe_to_retry`` is True only when the request certainly never reached the server.
+    ``safe_to_retry`` is True only when the request certainly never reached the server. Each
+    class is also the httpx exception the official SDK would have let through (``ConnectError``,
+    ``ReadError``, ``ConnectTimeout`` …), so ``except httpx.HTTPError`` keeps working.
     """
 
     safe_to_retry: ClassVar[bool] = False
@@ -308,36 +408,38 @@ class TransportError(SonioxError):
         ]
 
 
-class RequestNotSentError(TransportError):
+class RequestNotSentError(TransportError, httpx.ConnectError):
     """The request never reached the server (DNS, refused, TLS, pool): always safe to retry."""
 
     safe_to_retry: ClassVar[bool] = True
 
 
-class ResponseLostError(TransportError):
+class ResponseLostError(TransportError, httpx.ReadError):
     """The request went out but no complete answer came back: it may have been processed.
 
     Retry only idempotent calls, or ones that carry a key the server deduplicates on.
     """
 
 
-class ConnectTimeoutError(RequestNotSentError, SonioxTimeoutError):
+class ConnectTimeoutError(RequestNotSentError, SonioxTimeoutError, httpx.ConnectTimeout):
     """Connecting (or waiting for a pooled connection) timed out; nothing was sent."""
 
 
-class ReadTimeoutError(ResponseLostError, SonioxTimeoutError):
+class ReadTimeoutError(ResponseLostError, SonioxTimeoutError, httpx.ReadTimeout):
     """The answer did not arrive in time; the server may still be processing the request."""
 
 
-class WriteTimeoutError(ResponseLostError, SonioxTimeoutError):
+class WriteTimeoutError(ResponseLostError, SonioxTimeoutError, httpx.WriteTimeout):
     """Sending the request timed out part-way; treat it as possibly processed."""
 
 
 class SonioxAPIError(SonioxError):
     """The server answered with an error (an HTTP status >= 400 or a realtime error frame).
 
-    ``status`` is the HTTP status (realtime: the frame's ``error_code``); ``retry_after`` is the
-    server's requested wait in seconds; ``body`` keeps the raw bytes and is never shown.
+    ``status`` (alias ``status_code``) is the HTTP status (realtime: the frame's
+    ``error_code``); ``retry_after`` is the server's requested wait in seconds; ``body`` keeps
+    the raw bytes and is never shown; ``api_error`` is the parsed body as the official SDK
+    exposes it. The official constructor's ``api_error=`` and ``response=`` are accepted too.
     """
 
     retryable: ClassVar[bool] = False
@@ -354,7 +456,18 @@ class SonioxAPIError(SonioxError):
         more_info: str | None = None,
         origin: Origin = "http",
         body: bytes | None = None,
+        api_error: ApiError | None = None,
+        response: Any = None,
     ) -> None:
+        if api_error is not None:
+            error_type = error_type or api_error.error_type
+            request_id = request_id or api_error.request_id
+            more_info = more_info or api_error.more_info
+            validation_errors = validation_errors or api_error.validation_errors
+            message = message or api_error.message
+        if status is None and response is not None:
+            found = getattr(response, "status_code", getattr(response, "status", None))
+            status = found if isinstance(found, int) else None
         self.status = status
         self.error_type = error_type
         self.request_id = request_id
@@ -363,28 +476,75 @@ class SonioxAPIError(SonioxError):
         self.more_info = redact(more_info) if more_info is not None else None
         self.origin: Origin = origin
         self.body = body
+        self.response = response
+        self._api_error = api_error
         super().__init__(message)
+
+    @property
+    def status_code(self) -> int | None:
+        """The official SDK's name for :attr:`status`."""
+        return self.status
+
+    @property
+    def api_error(self) -> ApiError | None:
+        """The error body as the official SDK parses it (None when the server sent no
+        ``error_type``, e.g. a plain-text or HTML answer)."""
+        if self._api_error is not None:
+            return self._api_error
+        if self.error_type is None:
+            return None
+        return ApiError(
+            status_code=self.status if self.status is not None else 0,
+            error_type=self.error_type,
+            message=self.message,
+            validation_errors=list(self.validation_errors),
+            request_id=self.request_id,
+            more_info=self.more_info,
+        )
 
     @property
     def is_realtime(self) -> bool:
         """True when this came from a realtime error frame rather than an HTTP answer."""
         return self.origin == "realtime"
 
+    @classmethod
+    def from_response(cls, response: Any) -> SonioxAPIError:
+        """The typed error of an HTTP answer (ours, or anything shaped like an
+        ``httpx.Response``): the official SDK's factory, over :func:`error_from_response`."""
+        status = getattr(response, "status_code", None)
+        if not isinstance(status, int):
+            status = int(getattr(response, "status", 0))
+        content = getattr(response, "content", b"")
+        return error_from_response(
+            status,
+            getattr(response, "headers", None),
+            content if isinstance(content, bytes | str) else None,
+            reason=getattr(response, "reason_phrase", None),
+            response=response,
+        )
+
     def __str__(self) -> str:
-        where = "HTTP" if self.origin == "http" else "realtime"
-        head = f"{where} {self.status if self.status is not None else '?'}"
-        if self.error_type:
-            head += f" {self.error_type}"
-        text = f"{head}: {self.message}"
-        extras: list[str] = []
-        if self.request_id:
-            extras.append(f"request_id={self.request_id}")
-        if self.retry_after is not None:
-            extras.append(f"retry_after={self.retry_after:g}s")
+        # The official SDK's text first, word for word ("File not found. (HTTP 404)" and the
+        # flattened validation errors), then what this SDK adds, in brackets.
+        text = self.message
+        if self.status is not None:
+            text += (
+                f" (HTTP {self.status})" if self.origin == "http" else f" (realtime {self.status})"
+            )
+        if self.validation_errors:
+            problems = ", ".join(f"{p.location}: {p.message}" for p in self.validation_errors)
+            text += f" Validation errors: {redact(problems)}"
+        extras = [
+            f"{name}={value}"
+            for name, value in (
+                ("error_type", self.error_type),
+                ("request_id", self.request_id),
+                ("retry_after", None if self.retry_after is None else f"{self.retry_after:g}s"),
+            )
+            if value
+        ]
         if extras:
-            text += f" ({', '.join(extras)})"
-        for problem in self.validation_errors:
-            text += f"\n  - {redact(str(problem))}"
+            text += f" [{', '.join(extras)}]"
         return text
 
     def _repr_fields(self) -> list[tuple[str, object]]:
@@ -402,12 +562,41 @@ class InvalidRequestError(SonioxAPIError):
     """400: the request is malformed; ``validation_errors`` says which fields and why."""
 
 
+class RequestValidationError(ClientValidationError, InvalidRequestError):
+    """A request the API would refuse with 400, refused here before anything was sent.
+
+    It is a :class:`ClientValidationError` (the official ``SonioxValidationError``; ``field``
+    names the argument) *and* an :class:`InvalidRequestError`, so an ``except
+    SonioxInvalidRequestError`` written for the official SDK — which sends such a request and
+    gets the 400 back — still catches it, and reads ``status_code`` 400 as it would there.
+    ``origin`` is ``"client"``: no request was made. (What the official SDK itself checks
+    before sending — the audio sources, the translate keywords — stays a plain
+    :class:`ClientValidationError`, as there.)
+    """
+
+    def __init__(self, message: str = "", *, field: str | None = None) -> None:
+        self.field = field
+        SonioxAPIError.__init__(
+            self, message, status=400, error_type="invalid_request", origin="client"
+        )
+
+    def __str__(self) -> str:
+        return self.message
+
+
 class AuthenticationError(SonioxAPIError):
-    """401: the API key is missing, wrong or revoked (403s are a subclass)."""
+    """401: the API key is missing, wrong or revoked (and 403s that are not
+    ``permission_denied``: :class:`ForbiddenError`)."""
 
 
-class PermissionDeniedError(AuthenticationError):
-    """403: the key may not do this, or a temporary key's session expired (get a fresh key)."""
+class ForbiddenError(AuthenticationError):
+    """403 other than ``permission_denied``: e.g. a temporary key's session expired (get a
+    fresh key). The official SDK raises ``SonioxAuthenticationError`` here, as this is one."""
+
+
+class PermissionDeniedError(SonioxAPIError):
+    """``permission_denied`` (403): the key is valid but may not do this (see the Console's API
+    key permissions). As in the official SDK, not an :class:`AuthenticationError`."""
 
 
 class PaymentRequiredError(SonioxAPIError):
@@ -426,6 +615,55 @@ class RequestTimeoutError(SonioxAPIError):
 
 class ConflictError(SonioxAPIError):
     """409: the resource is in the wrong state (e.g. transcript before the job completed)."""
+
+
+class TranscriptionFailedError(ConflictError):
+    """An async transcription ended with status ``error`` (the API calls themselves succeeded).
+
+    Raised where a transcript was asked for (``…_with_tokens``) or a failure is to raise
+    (``wait(raise_on_error=True)``): a failed job has no transcript, which the API answers with
+    409 — so this *is* a :class:`ConflictError`, and an ``except SonioxConflictError`` written
+    for the official SDK still catches it. ``error_type`` / ``error_message`` are the job's own
+    fields; ``transcription`` is the failed job as last fetched. When the transcript was asked
+    for, ``status`` (409), ``request_id``, ``api_error`` and ``response`` are the API's answer.
+    """
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        transcription_id: str | None = None,
+        error_type: str | None = None,
+        error_message: str | None = None,
+        transcription: JobSnapshot | None = None,
+        answer: SonioxAPIError | None = None,
+    ) -> None:
+        self.transcription_id = transcription_id
+        self.error_message = error_message
+        self.transcription = transcription
+        if answer is None:
+            super().__init__(message, error_type=error_type)
+            return
+        super().__init__(
+            message,
+            status=answer.status,
+            error_type=error_type,
+            request_id=answer.request_id,
+            more_info=answer.more_info,
+            body=answer.body,
+            api_error=answer.api_error,
+            response=answer.response,
+        )
+
+    def __str__(self) -> str:
+        return self.message
+
+    def _repr_fields(self) -> list[tuple[str, object]]:
+        return [
+            ("transcription_id", self.transcription_id),
+            ("error_type", self.error_type),
+            ("message", self.message),
+        ]
 
 
 class PayloadTooLargeError(SonioxAPIError):
@@ -448,13 +686,42 @@ class ServiceUnavailableError(ServerError):
     """503: temporarily unavailable (realtime: the session ended early; start a new one)."""
 
 
+# --- the official SDK's names ----------------------------------------------------------------------
+
+SonioxValidationError = ClientValidationError
+SonioxAuthenticationError = AuthenticationError
+SonioxPermissionDeniedError = PermissionDeniedError
+SonioxInvalidRequestError = InvalidRequestError
+SonioxNotFoundError = NotFoundError
+SonioxConflictError = ConflictError
+SonioxRateLimitError = RateLimitError
+SonioxServerError = ServerError
+InvalidWebhookSignatureError = WebhookSignatureError
+
+OFFICIAL_NAMES: dict[str, type[SonioxError]] = {
+    "SonioxError": SonioxError,
+    "SonioxValidationError": SonioxValidationError,
+    "SonioxAPIError": SonioxAPIError,
+    "SonioxAuthenticationError": SonioxAuthenticationError,
+    "SonioxPermissionDeniedError": SonioxPermissionDeniedError,
+    "SonioxInvalidRequestError": SonioxInvalidRequestError,
+    "SonioxNotFoundError": SonioxNotFoundError,
+    "SonioxConflictError": SonioxConflictError,
+    "SonioxRateLimitError": SonioxRateLimitError,
+    "SonioxServerError": SonioxServerError,
+    "InvalidWebhookSignatureError": InvalidWebhookSignatureError,
+    "SonioxRealtimeError": SonioxRealtimeError,
+}
+"""Each name the official SDK's ``soniox.errors`` exports → the class of this tree it is."""
+
+
 # --- factories ---------------------------------------------------------------------------------
 
 _BY_STATUS: dict[int, type[SonioxAPIError]] = {
     400: InvalidRequestError,
     401: AuthenticationError,
     402: PaymentRequiredError,
-    403: PermissionDeniedError,
+    403: ForbiddenError,
     404: NotFoundError,
     408: RequestTimeoutError,
     409: ConflictError,
@@ -497,6 +764,14 @@ def error_class_for_status(status: int | None) -> type[SonioxAPIError]:
     if 500 <= status <= 599:
         return ServerError
     return SonioxAPIError
+
+
+def error_class_for(status: int | None, error_type: str | None) -> type[SonioxAPIError]:
+    """The class for a status refined by the body's ``error_type``: ``permission_denied`` is a
+    :class:`PermissionDeniedError` whatever the status (as in the official SDK)."""
+    if error_type == "permission_denied":
+        return PermissionDeniedError
+    return error_class_for_status(status)
 
 
 def _header(headers: HeadersLike | None, name: str) -> str | None:
@@ -582,12 +857,14 @@ def error_from_response(
     *,
     reason: str | None = None,
     now: float | None = None,
+    response: Any = None,
 ) -> SonioxAPIError:
-    """The error for an HTTP answer with status >= 400, classified by ``status``.
+    """The error for an HTTP answer with status >= 400, classified by ``status`` (and
+    ``error_type``, see :func:`error_class_for`).
 
     Reads the REST ``ApiError`` body, else the realtime/TTS shape (``error_code``,
     ``error_message``), else a plain-text body (HTML bodies give the reason phrase), and the
-    Retry-After headers. Never raises.
+    Retry-After headers; ``response`` is kept on the error. Never raises.
     """
     raw = body.encode() if isinstance(body, str) else (body or b"")
     message: str | None = None
@@ -616,7 +893,7 @@ def error_from_response(
         if message is None:
             message = f"{_reason(status, reason)} (unrecognized error body)"
     request_id = request_id or _header(headers, "x-request-id")
-    cls = error_class_for_status(status)
+    cls = error_class_for(status, error_type)
     return cls(
         message or _reason(status, reason),
         status=status,
@@ -627,12 +904,15 @@ def error_from_response(
         more_info=more_info,
         origin="http",
         body=raw,
+        response=response,
     )
 
 
-def error_from_realtime_frame(frame: Mapping[str, Any] | RealtimeErrorFrame) -> SonioxAPIError:
-    """The error for a realtime error frame, classified by ``error_code`` like an HTTP status."""
-    if isinstance(frame, RealtimeErrorFrame):
+def error_from_realtime_frame(frame: Mapping[str, Any] | _ErrorFrame) -> SonioxAPIError:
+    """The error for a realtime error frame (its JSON, or a
+    :class:`~soniox.types.RealtimeErrorFrame`), classified by ``error_code`` like an HTTP
+    status."""
+    if not isinstance(frame, Mapping):
         code: object = frame.error_code
         error_type = frame.error_type
         message = frame.error_message
@@ -649,7 +929,7 @@ def error_from_realtime_frame(frame: Mapping[str, Any] | RealtimeErrorFrame) -> 
         status = int(code)
     else:
         status = _STATUS_BY_ERROR_TYPE.get(error_type or "")
-    cls = error_class_for_status(status)
+    cls = error_class_for(status, error_type)
     return cls(
         message or error_type or "realtime session error",
         status=status,

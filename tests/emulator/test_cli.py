@@ -18,6 +18,7 @@ import pytest
 
 from soniox import cli
 from soniox.emulator import EmulatorConfig
+from soniox.emulator import cli as emulator_cli
 from soniox.emulator.runner import config_to_json
 
 SCRIPT = shutil.which("soniox", path=str(Path(sys.executable).parent))
@@ -115,7 +116,7 @@ def test_missing_extra_exits_2(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Without the emulator extra the command explains how to install it and exits 2."""
-    monkeypatch.setattr(cli, "_module_available", lambda name: name != "wsproto")
+    monkeypatch.setattr(emulator_cli, "_module_available", lambda name: name != "wsproto")
     assert cli.main(["emulator"]) == 2
     err = capsys.readouterr().err
     assert "missing: wsproto" in err

@@ -26,7 +26,12 @@ OPERATIONS = (
     if _SPEC is not None
     else []
 )
-EXTRA_ROUTES = ["/v1/usage/summary", "/v1/usage-logs", "/v1/concurrency-limits"]
+EXTRA_ROUTES = [
+    "/v1/usage/summary",
+    "/v1/usage-logs",
+    "/v1/concurrency-limits",
+    "/v1/concurrent-streams-history",
+]
 
 
 def _fill(template: str) -> str:

@@ -70,8 +70,14 @@ def test_app_is_the_live_emulator_app(emulator: Emulator) -> None:
     assert emulator.app.journal is emulator.journal
 
 
+def _emulator_threads() -> set[threading.Thread]:
+    """The emulator threads alive now (other suites may keep a session emulator running)."""
+    return {t for t in threading.enumerate() if t.name == "soniox-emulator"}
+
+
 def test_startup_error_is_reraised() -> None:
     """A port already in use fails start() with the OSError, leaving nothing running."""
+    before = _emulator_threads()
     blocker = socket.socket()
     blocker.bind(("127.0.0.1", 0))
     blocker.listen()
@@ -82,7 +88,7 @@ def test_startup_error_is_reraised() -> None:
             emu.start()
     finally:
         blocker.close()
-    assert not [t for t in threading.enumerate() if t.name == "soniox-emulator"]
+    assert _emulator_threads() <= before
 
 
 def test_temporary_storage_is_removed_at_stop() -> None:
@@ -104,6 +110,7 @@ def test_configured_storage_is_kept(tmp_path: Path) -> None:
 
 def test_stop_is_clean_with_open_connections() -> None:
     """stop() closes idle and busy connections and the thread within ~2 s."""
+    before = _emulator_threads()
     with wire_emulator() as (emu, _app):
         idle = connect(emu.url)
         idle.sendall(b"GET /info HTTP/1.1\r\nhost: x\r\n\r\n")
@@ -117,7 +124,7 @@ def test_stop_is_clean_with_open_connections() -> None:
         idle.close()
         busy.close()
     assert elapsed < 2.5
-    assert not [t for t in threading.enumerate() if t.name == "soniox-emulator"]
+    assert _emulator_threads() <= before
     assert emu.journal.entries(path="/sleep")[0].outcome == "cancelled"
 
 

@@ -71,7 +71,7 @@ def test_create_temporary_api_key(api: Api, emulator: Emulator) -> None:
 def test_an_unknown_usage_type_is_the_servers_400_with_validation_errors(api: Api) -> None:
     """The server's field-level reasons are part of the error message."""
     with pytest.raises(InvalidRequestError) as caught:
-        api(lambda c: c.auth.create_temporary_api_key("stt_batch"))
+        api(lambda c: c.auth.create_temporary_api_key(usage_type="stt_batch"))
     assert "body.payload.usage_type" in str(caught.value)
     assert caught.value.validation_errors[0].location == "body.payload.usage_type"
 

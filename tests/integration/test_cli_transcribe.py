@@ -266,7 +266,7 @@ def test_ctrl_c_exits_130_and_cleans_up(
     def interrupt(self: object, job: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("soniox.cli_transcribe._Tracker.status", interrupt)
+    monkeypatch.setattr("soniox.cli.transcribe._Tracker.status", interrupt)
     code, _, err = run(capsys, SAMPLE)
     assert code == 130
     assert "interrupted" in err
@@ -277,7 +277,7 @@ def test_ctrl_c_with_keep_names_what_was_left(
     env: Emulator, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """With --keep the job stays, and the message says how to delete it."""
-    from soniox.cli_transcribe import _Tracker  # pyright: ignore[reportPrivateUsage]
+    from soniox.cli.transcribe import _Tracker  # pyright: ignore[reportPrivateUsage]
 
     original = _Tracker.status
 

@@ -25,7 +25,7 @@ def test_sync_models_list(emulator: Emulator, http2: bool) -> None:
     """SonioxClient.models.list() returns typed models over HTTP/1.1 and HTTP/2."""
     config = SonioxConfig(api_key=emulator.api_key, base_url=emulator.rest_base_url, http2=http2)
     with SonioxClient(config=config) as client:
-        models = client.models.list()
+        models = client.models.list().models
     assert models
     assert all(isinstance(m, Model) for m in models)
     entry = emulator.journal.entries(path="/v1/models")[0]
@@ -39,10 +39,10 @@ def test_async_models_list(emulator: Emulator, http2: bool) -> None:
 
     async def main() -> list[str]:
         async with AsyncSonioxClient(config=config) as client:
-            return [m.id for m in await client.models.list()]
+            return [m.id for m in (await client.models.list()).models]
 
     with SonioxClient(config=config) as client:
-        expected = [m.id for m in client.models.list()]
+        expected = [m.id for m in client.models.list().models]
     assert asyncio.run(main()) == expected
 
 
@@ -101,8 +101,8 @@ def test_the_example_lists_models_against_the_emulator(emulator: Emulator) -> No
     stt_part, tts_part = result.stdout.strip().split("\n\n")
     lines = stt_part.splitlines()
     with SonioxClient(config=SonioxConfig.from_env(env)) as client:
-        ids = [m.id for m in client.models.list()]
-        tts_ids = [m.id for m in client.tts_models.list()]
+        ids = [m.id for m in client.models.list().models]
+        tts_ids = [m.id for m in client.tts_models.list().models]
     assert [line.split()[0] for line in lines] == ids
     assert "languages" in lines[0]
     assert [line.split()[1] for line in tts_part.splitlines()] == tts_ids
@@ -116,11 +116,11 @@ def test_tts_models_list(emulator: Emulator, mode: str) -> None:
 
     async def main() -> list[TTSModel]:
         async with AsyncSonioxClient(config=config) as client:
-            return await client.tts_models.list()
+            return (await client.tts_models.list()).models
 
     if mode == "sync":
         with SonioxClient(config=config) as client:
-            models = client.tts_models.list()
+            models = client.tts_models.list().models
     else:
         models = asyncio.run(main())
     assert models

@@ -20,7 +20,7 @@ from soniox.errors import (
     RequestNotSentError,
 )
 from soniox.middleware import Stack
-from soniox.transport import HttpxTransport, Request, StreamBody, Timeout
+from soniox.transport import HttpcoreTransport, Request, StreamBody, Timeout
 
 
 def cfg(emu: Emulator, **changes: object) -> SonioxConfig:
@@ -75,7 +75,7 @@ def test_error_answers_are_read_even_when_streaming(emulator: Emulator) -> None:
     emulator.faults.fail("/v1/models", status=404, error_type="file_not_found")
     client = SonioxClient(config=cfg(emulator, max_retries=0))
     with client, pytest.raises(NotFoundError, match="file_not_found"):
-        client.request("GET", "/models", stream=True)
+        client.request("GET", "/models", stream=True).raise_for_status()
 
 
 # --- protocol lanes -----------------------------------------------------------------------------
@@ -176,7 +176,7 @@ def test_a_stalled_body_hits_the_read_timeout(emulator: Emulator) -> None:
 
 def test_transport_alone_sends_a_request(emulator: Emulator) -> None:
     """The transport works without any client or middleware (the layer is usable alone)."""
-    transport = HttpxTransport(timeout=Timeout.of(5))
+    transport = HttpcoreTransport(timeout=Timeout.of(5))
     from soniox.transport import URL
 
     request = Request("GET", URL.parse(emulator.rest_base_url).join("/models"))

@@ -262,22 +262,37 @@ def test_delete_after_leaves_nothing_on_success(api: Api, emulator: Emulator) ->
 
 
 def test_delete_after_leaves_nothing_on_a_failed_job(api: Api, emulator: Emulator) -> None:
-    """A job ending in error raises TranscriptionFailedError and is deleted with its file."""
+    """A job ending in error is returned (as officially) and deleted with its file."""
     emulator.faults.inject("job_error", "/v1/transcriptions")
-    with pytest.raises(TranscriptionFailedError):
-        api(lambda c: c.stt.transcribe_and_wait(file=WAV, delete_after=True, poll=FAST_POLL))
+    job = api(lambda c: c.stt.transcribe_and_wait(file=WAV, delete_after=True, poll=FAST_POLL))
+    assert (job.status, job.error_type) == ("error", "internal_error")
     assert leftovers(emulator) == (0, 0)
 
 
-def test_without_delete_after_a_failed_job_is_kept_and_named(api: Api, emulator: Emulator) -> None:
-    """delete_after=False keeps the failed job and its file; the error names the job."""
+def test_without_delete_after_a_failed_job_is_kept(api: Api, emulator: Emulator) -> None:
+    """delete_after=False keeps the failed job and its file, and returns the job."""
+    emulator.faults.inject("job_error", "/v1/transcriptions")
+    job = api(lambda c: c.stt.transcribe_and_wait(file=WAV, poll=FAST_POLL))
+    assert job.status == "error"
+    assert [t.id for t in emulator.app.rest.store.transcriptions()] == [job.id]
+    assert leftovers(emulator) == (1, 1)
+
+
+def test_a_failed_job_has_no_transcript_and_says_why(api: Api, emulator: Emulator) -> None:
+    """…_with_tokens on a failed job raises TranscriptionFailedError carrying the API's 409
+    (a ConflictError, as the official SDK surfaces) and the job's own error; delete_after
+    still cleans up."""
     emulator.faults.inject("job_error", "/v1/transcriptions")
     with pytest.raises(TranscriptionFailedError) as caught:
-        api(lambda c: c.stt.transcribe_and_wait(file=WAV, poll=FAST_POLL))
-    assert [t.id for t in emulator.app.rest.store.transcriptions()] == [
-        caught.value.transcription_id
-    ]
-    assert leftovers(emulator) == (1, 1)
+        api(
+            lambda c: c.stt.transcribe_and_wait_with_tokens(
+                file=WAV, delete_after=True, poll=FAST_POLL
+            )
+        )
+    assert (caught.value.status_code, caught.value.error_type) == (409, "internal_error")
+    assert caught.value.api_error is not None
+    assert caught.value.api_error.error_type == "transcription_invalid_state"
+    assert leftovers(emulator) == (0, 0)
 
 
 def test_delete_after_leaves_nothing_on_a_wait_timeout(mode: str, queued: Emulator) -> None:

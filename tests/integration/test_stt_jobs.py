@@ -306,16 +306,27 @@ def test_wait_accepts_the_official_sdks_interval_and_timeout(api: Api) -> None:
     assert done.status == TranscriptionStatus.COMPLETED
 
 
-def test_wait_on_a_failed_job_raises_transcription_failed_error(
+def test_wait_returns_a_failed_job_as_the_official_sdk_does(api: Api, emulator: Emulator) -> None:
+    """By default wait() returns a job that ended in error, its error fields set."""
+    emulator.faults.inject(
+        "job_error", "/v1/transcriptions", error_type="audio_decode_failed", message="Bad audio."
+    )
+    job = create(api)
+    failed = api(lambda c: c.stt.wait(job.id, poll=FAST_POLL))
+    assert (failed.id, failed.status, failed.error_type) == (job.id, "error", "audio_decode_failed")
+    assert failed.error_message == "Bad audio."
+
+
+def test_wait_raise_on_error_raises_transcription_failed_error(
     api: Api, emulator: Emulator
 ) -> None:
-    """A job ending in error raises TranscriptionFailedError with the job's error fields."""
+    """raise_on_error=True turns a job ending in error into TranscriptionFailedError."""
     emulator.faults.inject(
         "job_error", "/v1/transcriptions", error_type="audio_decode_failed", message="Bad audio."
     )
     job = create(api)
     with pytest.raises(TranscriptionFailedError) as caught:
-        api(lambda c: c.stt.wait(job.id, poll=FAST_POLL))
+        api(lambda c: c.stt.wait(job.id, poll=FAST_POLL, raise_on_error=True))
     failure = caught.value
     assert (failure.transcription_id, failure.error_type) == (job.id, "audio_decode_failed")
     assert failure.error_message == "Bad audio."
@@ -347,7 +358,7 @@ def test_an_unknown_model_shows_the_servers_validation_errors(api: Api) -> None:
     assert [(v.location, v.message) for v in error.validation_errors] == [
         ("body.payload.model", "Invalid model")
     ]
-    assert "body.payload.model: Invalid model (value_error)" in str(error)
+    assert "body.payload.model: Invalid model" in str(error)
 
 
 def test_an_unknown_file_id_shows_file_not_found(api: Api) -> None:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from soniox.errors import ClientValidationError
-from soniox.resources._checks import check_limit, id_path
+from soniox.flows.checks import check_limit, id_path
 from soniox.resources.auth import temporary_key_payload
 from soniox.resources.usage import time_window
 from soniox.types import TemporaryApiKeyUsageType, dumps

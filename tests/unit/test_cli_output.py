@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from soniox import cli_common
-from soniox.cli_common import Output, describe_error
-from soniox.cli_transcribe import _Tracker  # pyright: ignore[reportPrivateUsage]
+from soniox.cli import common as cli_common
+from soniox.cli.common import Output, describe_error
+from soniox.cli.transcribe import _Tracker  # pyright: ignore[reportPrivateUsage]
 from soniox.errors import error_from_response
 from soniox.types import Transcription, TranscriptionStatus
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from soniox.config import KNOWN_MIDDLEWARE, PROFILES, SonioxConfig
+from soniox.config import PROFILES, SonioxConfig
 from soniox.errors import ClientValidationError
-from soniox.middleware import Retry, build_stack, retry_policy
+from soniox.middleware import Retry, build_stack, registry, retry_policy
 
 KEY = "sk-test-0123456789abcdef"
 
@@ -17,10 +17,36 @@ def test_defaults_are_the_production_profile() -> None:
 
 
 def test_default_endpoints_are_the_public_api() -> None:
-    """REST at api.soniox.com/v1, realtime at stt-rt.soniox.com."""
-    config = SonioxConfig()
+    """Unset endpoints resolve to REST at api.soniox.com/v1, realtime at stt-rt.soniox.com."""
+    config = SonioxConfig().with_environment({})
     assert config.base_url == "https://api.soniox.com/v1"
     assert config.websocket_url == "wss://stt-rt.soniox.com/transcribe-websocket"
+
+
+def test_with_environment_fills_only_what_is_unset() -> None:
+    """Key and endpoints come from the environment unless the config sets them."""
+    env = {
+        "SONIOX_API_KEY": KEY,
+        "SONIOX_API_BASE_URL": "http://127.0.0.1:9/v1",
+        "SONIOX_WEBSOCKET_URL": "ws://127.0.0.1:9/ws",
+    }
+    filled = SonioxConfig.testing().with_environment(env)
+    assert (filled.api_key, filled.base_url, filled.websocket_url) == (
+        KEY,
+        "http://127.0.0.1:9/v1",
+        "ws://127.0.0.1:9/ws",
+    )
+    mine = SonioxConfig(api_key="mine-0123456789", base_url="https://eu.example/v1")
+    kept = mine.with_environment(env)
+    assert (kept.api_key, kept.base_url) == ("mine-0123456789", "https://eu.example/v1")
+
+
+def test_a_key_provider_is_not_overridden_by_the_environment() -> None:
+    """With api_key_provider set, SONIOX_API_KEY is not read."""
+    config = SonioxConfig(api_key_provider=lambda: KEY).with_environment(
+        {"SONIOX_API_KEY": "x" * 12}
+    )
+    assert config.api_key is None
 
 
 def test_repr_hides_the_api_key() -> None:
@@ -40,7 +66,8 @@ def test_repr_hides_the_api_key() -> None:
         ("base_url", "api.soniox.com", "absolute http or https URL"),
         ("websocket_url", "https://x", "ws or wss"),
         ("retry_statuses", [600], "between 100 and 599"),
-        ("middleware", ["headers", "cache"], "names from"),
+        ("middleware", ["headers", ""], "middleware names"),
+        ("middleware", ["retry", "retry"], "without duplicates"),
         ("api_key", "  ", "non-empty"),
     ],
 )
@@ -137,10 +164,12 @@ def test_profiles_accept_overrides() -> None:
     assert SonioxConfig.cost().http2 is True
 
 
-def test_every_known_middleware_name_builds() -> None:
-    """build_stack can make each name a config may list."""
-    config = SonioxConfig(api_key=KEY, middleware=KNOWN_MIDDLEWARE)
-    assert build_stack(config).names == list(KNOWN_MIDDLEWARE)
+def test_every_registered_builtin_builds() -> None:
+    """build_stack can make each built-in name a config may list."""
+    builtins = ("headers", "retry", "logging")
+    assert set(builtins) <= set(registry.names)
+    config = SonioxConfig(api_key=KEY, middleware=builtins)
+    assert build_stack(config).names == list(builtins)
 
 
 def test_every_profile_is_a_classmethod() -> None:

@@ -21,6 +21,7 @@ from soniox.errors import (
     ConnectTimeoutError,
     DeadlineExceededError,
     DecodeError,
+    ForbiddenError,
     InvalidRequestError,
     NotFoundError,
     PayloadTooLargeError,
@@ -60,7 +61,7 @@ EXPECTED_CLASS = {
     400: InvalidRequestError,
     401: AuthenticationError,
     402: PaymentRequiredError,
-    403: PermissionDeniedError,
+    403: ForbiddenError,
     404: NotFoundError,
     408: RequestTimeoutError,
     409: ConflictError,
@@ -136,9 +137,21 @@ def test_unlisted_4xx_is_the_base_class() -> None:
     assert type(error_from_response(418, {}, b"")) is SonioxAPIError
 
 
-def test_permission_denied_is_an_authentication_error() -> None:
-    """403 is caught by ``except AuthenticationError`` (credential problems together)."""
-    assert issubclass(PermissionDeniedError, AuthenticationError)
+def test_a_403_other_than_permission_denied_is_an_authentication_error() -> None:
+    """An expired temporary-key session (403) is caught by ``except AuthenticationError``."""
+    body = _api_error(403, "temp_api_key_session_expired", "Session expired.")
+    error = error_from_response(403, {}, body)
+    assert type(error) is ForbiddenError
+    assert isinstance(error, AuthenticationError)
+
+
+def test_permission_denied_is_its_own_class_whatever_the_status() -> None:
+    """``permission_denied`` is a PermissionDeniedError, and (as officially) not an
+    AuthenticationError, so an ``except`` for each can tell them apart."""
+    for status in (403, 400):
+        error = error_from_response(status, {}, _api_error(status, "permission_denied", "No."))
+        assert type(error) is PermissionDeniedError
+        assert not isinstance(error, AuthenticationError)
 
 
 def test_validation_errors_are_typed() -> None:
@@ -174,7 +187,10 @@ def test_validation_errors_appear_in_str() -> None:
         ],
     )
     text = str(error_from_response(400, {}, body))
-    assert "body.payload.expires_in_seconds: Input should be less than or equal to 3600" in text
+    assert text.startswith(
+        "Invalid request. (HTTP 400) Validation errors: "
+        "body.payload.expires_in_seconds: Input should be less than or equal to 3600"
+    )
 
 
 def test_realtime_shaped_http_body_is_read() -> None:
@@ -287,7 +303,7 @@ def test_realtime_frame_without_code_uses_error_type() -> None:
     error = error_from_realtime_frame(
         {"error_type": "temp_api_key_session_expired", "error_message": "Session expired."}
     )
-    assert isinstance(error, PermissionDeniedError)
+    assert isinstance(error, ForbiddenError)
     assert error.status == 403
 
 
@@ -314,8 +330,8 @@ def test_realtime_frame_fields_are_kept() -> None:
 
 def test_realtime_str_names_the_origin() -> None:
     """str() says whether the error came over HTTP or a realtime session."""
-    assert str(error_from_realtime_frame({"error_code": 408, "error_message": "x"})).startswith(
-        "realtime 408"
+    assert str(error_from_realtime_frame({"error_code": 408, "error_message": "x"})) == (
+        "x (realtime 408)"
     )
 
 
@@ -364,10 +380,12 @@ def test_no_retry_after_is_none() -> None:
 # --- str and repr ---------------------------------------------------------------------------------
 
 
-def test_str_shows_status_type_message_request_id() -> None:
-    """str() carries status, error_type, message and request_id."""
+def test_str_starts_with_the_official_text_then_adds_type_and_request_id() -> None:
+    """str() is the official SDK's ``message (HTTP nnn)``, then error_type and request_id."""
     text = str(error_from_response(404, {}, _api_error(400, "file_not_found", "File not found.")))
-    assert text == f"HTTP 404 file_not_found: File not found. (request_id={REQUEST_ID})"
+    assert text == (
+        f"File not found. (HTTP 404) [error_type=file_not_found, request_id={REQUEST_ID}]"
+    )
 
 
 def test_repr_shows_status_type_message_request_id() -> None:
@@ -542,13 +560,15 @@ def test_retryable_flags(cls: type[SonioxAPIError], retryable: bool) -> None:
 
 
 def test_every_exported_exception_is_in_the_docstring_tree() -> None:
-    """The module docstring's tree names every exception class the module exports."""
+    """The module docstring's tree names every exception class the module exports (the
+    official SDK's names are aliases of those classes, listed in OFFICIAL_NAMES)."""
     doc = errors_module.__doc__ or ""
     classes = [
         name
         for name in errors_module.__all__
         if isinstance(getattr(errors_module, name), type)
         and issubclass(getattr(errors_module, name), BaseException)
+        and getattr(errors_module, name).__name__ == name
     ]
     assert classes
     assert [name for name in classes if name not in doc] == []

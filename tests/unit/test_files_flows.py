@@ -15,7 +15,7 @@ import pytest
 from soniox.client import AsyncSonioxClient, SonioxClient
 from soniox.config import SonioxConfig
 from soniox.errors import NotFoundError, RequestNotSentError, ResponseLostError, ServerError
-from soniox.resources.files import delete_all_files_flow, delete_file_flow, upload_flow
+from soniox.flows.files import delete_all_files_flow, delete_file_flow, upload_flow
 from soniox.transport import FakeClock, InMemoryTransport, Reply, Request
 
 KEY = "sk-unit-0123456789abcdef"

@@ -15,14 +15,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from soniox.errors import ClientValidationError
-from soniox.transport.request import StreamBody
-from soniox.uploads import (
+from soniox.flows.uploads import (
     DEFAULT_FILENAME,
     MAX_UPLOAD_BYTES,
     MultipartUpload,
     SourceError,
     prepare_upload,
 )
+from soniox.transport.request import StreamBody
 
 
 def send(upload: MultipartUpload) -> bytes:

@@ -16,7 +16,14 @@ from soniox.errors import (
     RateLimitError,
 )
 from soniox.middleware import Stack
-from soniox.transport import FakeClock, HttpxTransport, InMemoryTransport, Reply, Request, Timeout
+from soniox.transport import (
+    FakeClock,
+    HttpcoreTransport,
+    InMemoryTransport,
+    Reply,
+    Request,
+    Timeout,
+)
 
 KEY = "sk-unit-0123456789abcdef"
 MODELS = {
@@ -51,7 +58,7 @@ def models_transport(clock: FakeClock | None = None) -> InMemoryTransport:
 
 def test_models_list_returns_typed_models() -> None:
     """models.list() parses the body into Model objects (unknown fields tolerated)."""
-    models = client(models_transport()).models.list()
+    models = client(models_transport()).models.list().models
     assert [m.id for m in models] == ["stt-async-v4"]
     assert models[0].languages[0].code == "en"
 
@@ -62,7 +69,7 @@ def test_async_client_runs_the_same_operation() -> None:
     async def main() -> list[str]:
         cfg = SonioxConfig.testing(api_key=KEY, base_url="http://127.0.0.1:9/v1")
         async with AsyncSonioxClient(config=cfg, transport=models_transport()) as ac:
-            return [m.id for m in await ac.models.list()]
+            return [m.id for m in (await ac.models.list()).models]
 
     assert asyncio.run(main()) == ["stt-async-v4"]
 
@@ -77,12 +84,20 @@ def test_requests_go_to_the_base_url_with_auth() -> None:
     assert sent.options.operation == "models.list"
 
 
+def test_request_returns_error_answers_as_the_official_sdk_does() -> None:
+    """client.request() hands back a 404 (httpx semantics); the typed error is one call away."""
+    body = b'{"error_type": "file_not_found", "message": "gone", "request_id": "r1"}'
+    transport = InMemoryTransport(lambda r: Reply(404, content=body))
+    response = client(transport).request("GET", "/files/x")
+    assert (response.status_code, response.json()["request_id"]) == (404, "r1")
+
+
 def test_error_statuses_raise_typed_errors() -> None:
     """A 404 answer becomes NotFoundError with the body's details."""
     body = b'{"error_type": "file_not_found", "message": "gone", "request_id": "r1"}'
     transport = InMemoryTransport(lambda r: Reply(404, content=body))
     with pytest.raises(NotFoundError) as caught:
-        client(transport).request("GET", "/files/x")
+        client(transport).request("GET", "/files/x").raise_for_status()
     assert (caught.value.error_type, caught.value.request_id) == ("file_not_found", "r1")
 
 
@@ -90,7 +105,7 @@ def test_exhausted_retries_raise_the_last_status() -> None:
     """Three 429s with max_retries=2: RateLimitError after three attempts."""
     transport = InMemoryTransport.sequence([Reply(429)], clock=FakeClock())
     with pytest.raises(RateLimitError):
-        client(transport).request("GET", "/models")
+        client(transport).request("GET", "/models").raise_for_status()
     assert len(transport.requests) == 3
 
 
@@ -98,7 +113,7 @@ def test_with_options_max_retries_zero_disables_retries() -> None:
     """A per-call override reaches the retry middleware."""
     transport = InMemoryTransport.sequence([Reply(503), Reply(200)], clock=FakeClock())
     with pytest.raises(Exception, match="503"):
-        client(transport).with_options(max_retries=0).request("GET", "/models")
+        client(transport).with_options(max_retries=0).request("GET", "/models").raise_for_status()
     assert len(transport.requests) == 1
 
 
@@ -159,7 +174,7 @@ def test_closing_a_view_leaves_the_root_usable() -> None:
 
     base = SonioxClient(config=SonioxConfig.testing(api_key=KEY))
     transport = base.transport
-    assert isinstance(transport, HttpxTransport)
+    assert isinstance(transport, HttpcoreTransport)
     base.with_options(timeout=1).close()
     assert not transport.is_closed
     base.close()
@@ -179,7 +194,7 @@ def test_the_stack_is_editable_through_the_client() -> None:
     c = client(transport)
     c.stack.remove("retry")
     with pytest.raises(Exception, match="503"):
-        c.request("GET", "/models")
+        c.request("GET", "/models").raise_for_status()
 
 
 def test_a_custom_stack_replaces_the_profile_stack() -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import threading
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -21,7 +20,7 @@ from soniox.errors import (
     TranscriptionFailedError,
     WaitTimeoutError,
 )
-from soniox.flows.effects import FlowCancelled, cancellable, shielded
+from soniox.flows.effects import CancelScope, FlowCancelled, cancellable, shielded
 from soniox.flows.payload import (
     CreateTranscriptionConfig,
     build_payload,
@@ -395,14 +394,14 @@ def test_shielded_cleanup_finishes_despite_a_second_cancellation() -> None:
 
 
 def test_cancellable_throws_into_the_flow_and_runs_its_cleanup() -> None:
-    """Once the event is set, FlowCancelled reaches the flow; its cleanup effects still run."""
+    """Once the scope is cancelled, FlowCancelled reaches the flow; its cleanup effects still run."""
     client, _, clock = make()
-    event = threading.Event()
+    scope = CancelScope()
     seen: list[str] = []
 
     def long_wait() -> Flow[None]:
         try:
-            event.set()
+            scope.cancel()
             yield from sleep(1_000)
             seen.append("not reached")
         except FlowCancelled:
@@ -411,7 +410,7 @@ def test_cancellable_throws_into_the_flow_and_runs_its_cleanup() -> None:
             raise
 
     with pytest.raises(FlowCancelled):
-        client.run(cancellable(long_wait(), event))
+        client.run(cancellable(long_wait(), scope))
     assert seen == ["cleaned"]
     assert clock.slept < 10
 
@@ -419,11 +418,11 @@ def test_cancellable_throws_into_the_flow_and_runs_its_cleanup() -> None:
 def test_cancellable_never_interrupts_a_shielded_cleanup() -> None:
     """A stop that arrives during shielded clean-up lets every clean-up step run first."""
     client, _, _ = make()
-    event = threading.Event()
+    scope = CancelScope()
     steps: list[str] = []
 
     def cleanup() -> Flow[None]:
-        event.set()  # the batch is stopped while the first delete is under way
+        scope.cancel()  # the batch is stopped while the first delete is under way
         yield from sleep(0.1)
         steps.append("file deleted")
         yield from sleep(0.1)
@@ -435,7 +434,7 @@ def test_cancellable_never_interrupts_a_shielded_cleanup() -> None:
         steps.append("not reached")
 
     with pytest.raises(FlowCancelled):
-        client.run(cancellable(item(), event))
+        client.run(cancellable(item(), scope))
     assert steps == ["file deleted", "job deleted"]
 
 

@@ -24,6 +24,7 @@ from soniox.transcripts import (
     vtt_timestamp,
 )
 from soniox.types import RealtimeToken, TranscriptionTranscriptToken
+from soniox.utils import render_tokens
 
 Tok = TranscriptionTranscriptToken
 
@@ -285,3 +286,42 @@ def test_srt_and_vtt_parse_back_block_by_block(
     vblocks = list(VTT_BLOCK.finditer(body))
     assert "".join(m.group(0) for m in vblocks) == body
     assert all("-->" not in m.group(3) for m in vblocks)
+
+
+# --- render_tokens: the official SDK's live rendering --------------------------------------------
+
+
+def test_render_tokens_labels_each_speaker_turn() -> None:
+    """``Speaker N:`` opens each turn; turns after the first are separated by a blank line."""
+    tokens = [
+        tok("Hi", 0, 1, speaker="1"),
+        tok(" there", 1, 2, speaker="1"),
+        tok(" Hello", 2, 3, speaker="2"),
+    ]
+    assert render_tokens(tokens, []) == "Speaker 1:Hi there\n\nSpeaker 2: Hello"
+
+
+def test_render_tokens_tags_language_changes_and_strips_the_next_space() -> None:
+    """A language change starts a line with ``[xx] `` and the token loses its leading space;
+    translated text is marked ``[Translation]``."""
+    tokens = [
+        tok(" Hello", 0, 1, language="en", translation_status="original"),
+        tok(" Hola", 1, 2, language="es", translation_status="translation"),
+    ]
+    assert render_tokens(tokens, []) == "\n[en] Hello\n[Translation] [es] Hola"
+
+
+def test_render_tokens_puts_non_final_tokens_after_final_ones() -> None:
+    """Final tokens come first, then the non-final tail, as one string."""
+    final = [RealtimeToken(text="Good", is_final=True)]
+    tail = [RealtimeToken(text=" morn", is_final=False)]
+    assert render_tokens(final, tail) == "Good morn"
+
+
+def test_render_tokens_resets_the_language_at_each_speaker() -> None:
+    """A new speaker's first token repeats its language tag even if unchanged."""
+    tokens = [
+        tok("A", 0, 1, speaker="1", language="en"),
+        tok(" B", 1, 2, speaker="2", language="en"),
+    ]
+    assert render_tokens(tokens, []) == "Speaker 1:\n[en] A\n\nSpeaker 2:\n[en] B"

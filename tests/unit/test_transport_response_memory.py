@@ -78,6 +78,28 @@ def test_async_streams_read_with_aread() -> None:
     assert asyncio.run(response.aread()) == b"xy"
 
 
+def test_a_body_read_once_is_served_from_memory_by_every_form() -> None:
+    """After read()/aread() the stream is spent: reading or iterating again gives the content
+    (once, in one chunk; an empty body gives none), and a sync body refuses the async forms."""
+
+    async def again(response: Response) -> tuple[bytes, list[bytes]]:
+        return await response.aread(), [chunk async for chunk in response.aiter_bytes()]
+
+    response = Response(200, req(), stream=iter([b"a", b"b"]))
+    assert response.read() == b"ab"
+    assert response.read() == b"ab"
+    assert list(response.iter_bytes()) == [b"ab"]
+    assert asyncio.run(again(response)) == (b"ab", [b"ab"])
+    empty = Response(200, req(), stream=iter([]))
+    assert list(empty.iter_bytes()) == []
+    assert list(empty.iter_bytes()) == []
+    unread = Response(200, req(), stream=iter([b"a"]))
+    with pytest.raises(TypeError, match="use read"):
+        asyncio.run(unread.aread())
+    with pytest.raises(TypeError, match="use iter_bytes"):
+        asyncio.run(anext(unread.aiter_bytes()))
+
+
 def test_text_uses_the_declared_charset() -> None:
     """text decodes with Content-Type's charset."""
     body = "žemė".encode("iso-8859-13")

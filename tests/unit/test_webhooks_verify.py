@@ -1,9 +1,10 @@
-"""Webhooks (pure): constant-time verification, refusal without a secret, parsing, payloads."""
+"""Webhooks (pure): constant-time verification, the no-secret policy, parsing, payloads."""
 
 from __future__ import annotations
 
 import hmac
 import json
+import warnings
 from email.message import Message
 from typing import Any
 
@@ -19,7 +20,7 @@ from soniox.resources.webhooks import (
     WebhookNotConfiguredError,
     Webhooks,
 )
-from soniox.types import TranscriptionStatus
+from soniox.types import TranscriptionStatus, WebhookAuthConfig
 
 SECRET = "whsec-0123456789abcdef-very-secret"
 BODY = b'{"id": "4f9f1bc6-3a2f-4a07-9d49-2d6a58e0d5b0", "status": "completed"}'
@@ -81,24 +82,42 @@ def test_non_ascii_secrets_compare_correctly() -> None:
         webhooks.verify({DEFAULT_WEBHOOK_HEADER: "cle-secrete-u"})
 
 
-def test_no_secret_is_refused_by_default() -> None:
-    """Without a secret verification refuses instead of silently passing (the official SDK's
-    behaviour)."""
+def test_no_secret_is_accepted_with_a_logged_warning_as_officially(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Without any secret the request passes (official behaviour); one log warning per object,
+    and no ``warnings`` warning that ``-W error`` could turn into a failure."""
+    webhooks = Webhooks(environ={})
+    with warnings.catch_warnings(), caplog.at_level("WARNING", logger="soniox.webhooks"):
+        warnings.simplefilter("error")
+        webhooks.verify({})
+        webhooks.verify({})
+    assert [r.getMessage().startswith("accepting a webhook") for r in caplog.records] == [True]
+
+
+def test_require_secret_refuses_when_none_is_configured() -> None:
+    """require_secret=True turns the missing secret into WebhookNotConfiguredError."""
     with pytest.raises(WebhookNotConfiguredError) as caught:
-        Webhooks(environ={}).verify({})
+        Webhooks(environ={}, require_secret=True).verify({})
     assert isinstance(caught.value, ClientValidationError)
-    assert "allow_unauthenticated" in str(caught.value)
+    assert SECRET_ENV in str(caught.value)
 
 
-def test_opting_out_lets_unauthenticated_requests_through() -> None:
-    """allow_unauthenticated=True is the explicit way to accept anything."""
-    Webhooks(environ={}, allow_unauthenticated=True).verify({})
-
-
-def test_a_secret_wins_over_opting_out() -> None:
-    """With a secret configured, allow_unauthenticated does not skip the check."""
+def test_a_per_call_auth_config_is_checked_even_without_a_secret() -> None:
+    """``auth=WebhookAuthConfig(...)`` (the official argument) wins over the configuration."""
+    auth = WebhookAuthConfig(name="X-Hook", value=SECRET)
+    Webhooks(environ={}).verify({"x-hook": SECRET}, auth=auth)
     with pytest.raises(WebhookSignatureError):
-        hooks(allow_unauthenticated=True).verify({})
+        hooks().verify({DEFAULT_WEBHOOK_HEADER: SECRET}, auth=auth)
+
+
+def test_webhook_payload_uses_a_per_call_auth_config() -> None:
+    """webhook_payload(url, auth=...) sends that header and value."""
+    auth = WebhookAuthConfig(name="X-Hook", value=SECRET)
+    fields = Webhooks(environ={}).webhook_payload("https://example.com/hook", auth=auth)
+    assert fields["webhook_auth_header_name"] == "X-Hook"
+    assert fields["webhook_auth_header_value"] == SECRET
+    assert SECRET not in repr(auth)
 
 
 def test_the_environment_configures_name_and_secret() -> None:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import sys
-
-from soniox.cli import main
+from soniox.emulator.cli import main
 
 if __name__ == "__main__":
-    raise SystemExit(main(["emulator", *sys.argv[1:]]))
+    raise SystemExit(main())

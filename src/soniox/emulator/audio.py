@@ -34,7 +34,7 @@ from typing import BinaryIO, Final
 
 import attrs
 
-from .engines.base import AudioDecodeError, StreamFormat
+from .audio_format import AudioDecodeError, StreamFormat
 
 __all__ = [
     "AUTO_FORMATS",

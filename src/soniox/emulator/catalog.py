@@ -105,7 +105,9 @@ class SttModel:
     supports_max_endpoint_delay: bool = False
     supports_endpoint_sensitivity: bool = False
     supports_endpoint_latency_adjustment: bool = False
-    endpoint_latency_adjustment_max_level: int | None = None
+    endpoint_latency_adjustment_max_level: int = 0
+    """0 when the model does not support the option, as the official SDK documents (it refuses
+    ``null`` here: its ``Model`` type declares a plain ``int``)."""
     one_way_translation: str | None = "all_languages"
     two_way_translation: str | None = "all_languages"
     languages: tuple[tuple[str, str], ...] = LANGUAGES

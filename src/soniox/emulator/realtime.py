@@ -98,18 +98,17 @@ class RealtimeEndpoint:
             session, channel, journal, offload=self._engine.name != "deterministic"
         )
         started_wall = datetime.now(UTC)
-        counted = False  # usage.stream_started() was called (the config was accepted)
+        stream: int | None = None  # the ledger's handle, once the config was accepted
         try:
             proceed = await runner.apply(session.start(time.monotonic()))
             while proceed:
                 proceed = await runner.step()
-                if session.started and not counted:
-                    counted = True
-                    self._usage.stream_started()
+                if session.started and stream is None:
+                    stream = self._usage.stream_started()
         finally:
             await runner.aclose()
-            if counted:
-                self._usage.stream_ended()
+            if stream is not None:
+                self._usage.stream_ended(stream)
             runner.sync_journal()
             if session.started and session.config is not None:
                 temporary = session.auth_method == "temporary"

@@ -2,11 +2,11 @@
 
 Covers every path of the OpenAPI document (files, transcriptions, models, TTS models,
 temporary keys) plus the usage endpoints the SDK knows (``/v1/usage/summary``,
-``/v1/usage-logs``, ``/v1/concurrency-limits``). Every failure leaves as an ``ApiError`` body
-carrying the request's id: unknown path 404 ``not_found``, wrong method 405
-``method_not_allowed`` (with ``Allow``), missing or wrong key 401 ``unauthenticated``, and the
-documented per-route errors. Routing happens before auth, so a typo in a path reads as 404
-whatever the key.
+``/v1/usage-logs``, ``/v1/concurrency-limits``, ``/v1/concurrent-streams-history``). Every
+failure leaves as an ``ApiError`` body carrying the request's id: unknown path 404
+``not_found``, wrong method 405 ``method_not_allowed`` (with ``Allow``), missing or wrong key 401
+``unauthenticated``, and the documented per-route errors. Routing happens before auth, so a
+typo in a path reads as 404 whatever the key.
 
 Choices where the API is silent: the stored-file and transcription caps answer 429
 ``limit_exceeded``; deleting a transcription leaves its uploaded file alone (the SDK deletes it
@@ -39,7 +39,12 @@ from .multipart import discard_body, receive_upload
 from .store import Store, StoredFile, StoredTranscription, TranscriptionStatus
 from .timefmt import iso_z, utc_now
 from .usage import UsageLedger
-from .usage_api import concurrency_limits_json, usage_logs_json, usage_summary_json
+from .usage_api import (
+    concurrency_limits_json,
+    concurrent_streams_history_json,
+    usage_logs_json,
+    usage_summary_json,
+)
 from .validation import (
     MAX_JSON_BODY_BYTES,
     normalize_uuid,
@@ -180,6 +185,7 @@ class RestApp:
             ("GET", "/v1/usage/summary", self._usage_summary),
             ("GET", "/v1/usage-logs", self._usage_logs),
             ("GET", "/v1/concurrency-limits", self._concurrency_limits),
+            ("GET", "/v1/concurrent-streams-history", self._concurrent_streams_history),
         ]
         routes: list[_Route] = []
         for method, template, handler in table:
@@ -477,3 +483,7 @@ class RestApp:
 
     async def _concurrency_limits(self, call: _Call) -> OutgoingResponse:
         return _json(200, concurrency_limits_json(self.usage.active_streams))
+
+    async def _concurrent_streams_history(self, call: _Call) -> OutgoingResponse:
+        body = concurrent_streams_history_json(self.usage.stream_intervals(), call.query, utc_now())
+        return _json(200, body)

@@ -1,10 +1,30 @@
-"""Usage endpoints built from the :class:`UsageLedger`: summary, logs and concurrency limits.
+"""Usage endpoints built from the :class:`UsageLedger`: summary, logs, concurrency limits and
+the concurrent-streams history.
 
 These endpoints are not in the OpenAPI snapshot; their shapes follow the official SDK's types.
 Costs come from the ledger's fixed made-up rate and are reported as input (audio) cost; audio
 tokens are derived from duration at :data:`AUDIO_TOKENS_PER_SECOND`. Both only need to be
-consistent across the three endpoints. ``limits`` in ``/v1/concurrency-limits`` are ``null``
+consistent across the endpoints. ``limits`` in ``/v1/concurrency-limits`` are ``null``
 (no cap) because the emulator does not cap concurrent streams.
+
+``/v1/concurrent-streams-history`` is computed from when each realtime stream was open (a
+stream counts from the moment its config is accepted until its connection ends). The SDK's
+types fix the shape; where they are silent the emulator chooses:
+
+- a per-minute entry records one value, the peak number of streams open at once during that
+  minute (``sample_count`` 1, ``sample_sum`` = ``sample_max`` = the peak; all zero when no stream
+  was open);
+- an hourly entry rolls up its 60 minutes (``total_count`` 60): ``sample_count`` = minutes with
+  a stream open, ``sample_sum`` = the sum of their peaks, ``sample_max`` = the hour's peak;
+- a daily entry rolls up its 24 hours (``total_count`` 24) the same way, one value per hour
+  (the hour's peak);
+- ``sample_min`` is always 0, as the SDK documents; a period without activity has every
+  ``sample_*`` field 0, while ``total_count`` always counts the period's slots (1, 60 or 24);
+- ``kind=tts`` is always zeros (the emulator has no text-to-speech streams);
+- entries are the periods whose aligned ``period_start`` (a multiple of ``period_sec`` since the
+  epoch) lies in ``[start_time, end_time)``, every one present, including future ones;
+- the window may span at most :data:`MAX_HISTORY_WINDOWS`: 7 days per minute (as the SDK
+  documents), 90 days per hour and 366 days per day (like the usage summary).
 """
 
 from __future__ import annotations
@@ -17,13 +37,17 @@ from typing import Any
 from .errors import ApiFailure, ValidationIssue
 from .store import Cursors
 from .timefmt import iso_z, parse_iso
-from .usage import UsageRecord
+from .usage import StreamInterval, UsageRecord
 from .validation import parse_limit
 
 __all__ = [
     "AUDIO_TOKENS_PER_SECOND",
+    "HISTORY_KINDS",
+    "HISTORY_PERIODS",
+    "MAX_HISTORY_WINDOWS",
     "MAX_SUMMARY_DAYS",
     "concurrency_limits_json",
+    "concurrent_streams_history_json",
     "usage_logs_json",
     "usage_summary_json",
 ]
@@ -31,6 +55,17 @@ __all__ = [
 AUDIO_TOKENS_PER_SECOND = 25
 MAX_SUMMARY_DAYS = 366
 SORTS = ("end_time_asc", "end_time_desc")
+HISTORY_PERIODS = (60, 3600, 86400)
+HISTORY_KINDS = ("stt", "tts")
+MAX_HISTORY_WINDOWS: dict[int, timedelta] = {
+    60: timedelta(days=7),
+    3600: timedelta(days=90),
+    86400: timedelta(days=366),
+}
+"""The longest ``[start_time, end_time)`` window accepted per ``period_sec``."""
+_SLOTS = {60: (1, 60), 3600: (60, 60), 86400: (24, 3600)}
+"""Per period: (slots it covers = ``total_count``, seconds per slot)."""
+_US = 1_000_000
 _ZERO = Decimal("0.000000")
 
 
@@ -249,3 +284,152 @@ def concurrency_limits_json(active_streams: int) -> dict[str, Any]:
         }
 
     return {"project": scope(), "organization": scope()}
+
+
+# Concurrent streams history -------------------------------------------------------------------
+def _epoch_us(moment: datetime) -> int:
+    delta = moment.astimezone(UTC) - datetime(1970, 1, 1, tzinfo=UTC)
+    return (delta.days * 86_400 + delta.seconds) * _US + delta.microseconds
+
+
+def _from_epoch_us(micros: int) -> datetime:
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=micros)
+
+
+def _history_query(query: Mapping[str, str]) -> tuple[datetime, datetime, int, str]:
+    issues: list[ValidationIssue] = []
+    start = _parse_time(query, "start_time", issues)
+    end = _parse_time(query, "end_time", issues)
+    period: int | None = None
+    raw_period = query.get("period_sec")
+    if raw_period is None:
+        issues.append(ValidationIssue("missing", "query.period_sec", "Field required"))
+    else:
+        try:
+            period = int(raw_period.strip())
+        except ValueError:
+            issues.append(
+                ValidationIssue(
+                    "int_parsing",
+                    "query.period_sec",
+                    "Input should be a valid integer, unable to parse string as an integer",
+                )
+            )
+        else:
+            if period not in HISTORY_PERIODS:
+                period = None
+                issues.append(
+                    ValidationIssue(
+                        "literal_error", "query.period_sec", "Input should be 60, 3600 or 86400"
+                    )
+                )
+    kind = query.get("kind")
+    if kind is None:
+        issues.append(ValidationIssue("missing", "query.kind", "Field required"))
+    elif kind not in HISTORY_KINDS:
+        issues.append(
+            ValidationIssue("literal_error", "query.kind", "Input should be 'stt' or 'tts'")
+        )
+    if issues or start is None or end is None or period is None or kind is None:
+        raise ApiFailure(400, "invalid_request", validation_errors=issues)
+    if end <= start:
+        raise ApiFailure(
+            400,
+            "invalid_request",
+            "end_time must be after start_time.",
+            [ValidationIssue("value_error", "query.end_time", "end_time must be after start_time")],
+        )
+    cap = MAX_HISTORY_WINDOWS[period]
+    if end - start > cap:
+        message = f"The time window must not exceed {cap.days} days for period_sec={period}."
+        raise ApiFailure(
+            400,
+            "invalid_request",
+            message,
+            [ValidationIssue("value_error", "query.end_time", message.rstrip("."))],
+        )
+    return start, end, period, kind
+
+
+def _slot_peaks(
+    intervals: Iterable[StreamInterval], now: datetime, slot_us: int, lo_us: int, hi_us: int
+) -> dict[int, int]:
+    """Peak number of streams open at once in each slot of ``slot_us`` that overlaps
+    ``[lo_us, hi_us)``, keyed by the slot's index since the epoch; slots with none are absent.
+
+    A sweep over open (+1) and close (-1) events: a stream open over ``[a, b)`` counts in every
+    slot that range touches. A stream that opens the instant another closes does not overlap
+    it; one opened and closed at the same instant lasts a microsecond, so it still counts.
+    """
+    now_us = _epoch_us(now)
+    events: list[tuple[int, bool]] = []  # (instant, opening): closes sort before opens
+    for interval in intervals:
+        opened = _epoch_us(interval.opened)
+        closed = _epoch_us(interval.closed) if interval.closed is not None else now_us
+        closed = max(closed, opened + 1)
+        if closed <= lo_us or opened >= hi_us:
+            continue
+        events.append((opened, True))
+        events.append((closed, False))
+    events.sort()
+    peaks: dict[int, int] = {}
+
+    def raise_to(first_us: int, last_us: int, level: int) -> None:
+        # Every slot touched by [first_us, last_us] (clipped to the window) peaks at >= level.
+        first_us, last_us = max(first_us, lo_us), min(last_us, hi_us - 1)
+        if first_us > last_us:
+            return
+        for slot in range(first_us // slot_us, last_us // slot_us + 1):
+            if peaks.get(slot, 0) < level:
+                peaks[slot] = level
+
+    level = 0
+    for index, (at_us, opening) in enumerate(events):
+        if opening:
+            level += 1
+            raise_to(at_us, at_us, level)
+        else:
+            level -= 1
+        following = events[index + 1][0] if index + 1 < len(events) else at_us
+        if level > 0 and following > at_us:
+            raise_to(at_us, following - 1, level)
+    return peaks
+
+
+def concurrent_streams_history_json(
+    intervals: Iterable[StreamInterval], query: Mapping[str, str], now: datetime
+) -> dict[str, Any]:
+    """``GET /v1/concurrent-streams-history``: per-period peaks of concurrent realtime streams.
+
+    ``intervals`` are the realtime streams (``closed=None`` while open, counted up to ``now``).
+    """
+    start, end, period, kind = _history_query(query)
+    period_us = period * _US
+    start_us, end_us = _epoch_us(start), _epoch_us(end)
+    first = -(-start_us // period_us)  # the first aligned period_start at or after start_time
+    last = -(-end_us // period_us)  # exclusive
+    total_count, slot_seconds = _SLOTS[period]
+    slot_us = slot_seconds * _US
+    peaks = (
+        _slot_peaks(intervals, now, slot_us, first * period_us, last * period_us)
+        if kind == "stt" and last > first
+        else {}
+    )
+    per_period: dict[int, list[int]] = {}
+    for slot, peak in peaks.items():
+        per_period.setdefault(slot * slot_us // period_us, []).append(peak)
+    entries: list[dict[str, Any]] = []
+    for index in range(first, last):
+        values = per_period.get(index, [])
+        entries.append(
+            {
+                "period_start": iso_z(_from_epoch_us(index * period_us)),
+                "period_sec": period,
+                "sample_min": 0,
+                "sample_max": max(values, default=0),
+                "sample_sum": sum(values),
+                "sample_count": len(values),
+                "total_count": total_count,
+            }
+        )
+    return {"kind": kind, "entries": entries}

@@ -9,14 +9,18 @@ same code. The modules:
 - :mod:`.transcribe` — upload → create → wait → transcript → clean-up;
 - :mod:`.batch` — ``transcribe_many`` drivers (a thread pool; worker tasks);
 - :mod:`.payload` — job options and their client-side checks;
-- :mod:`.effects` — :func:`shielded` clean-up and :func:`cancellable` batch items.
+- :mod:`.effects` — :func:`shielded` clean-up and :func:`cancellable` batch items;
+- :mod:`.files`, :mod:`.uploads` — every ``/files`` operation; streamed, retry-safe uploads;
+- :mod:`.pages`, :mod:`.deletion`, :mod:`.checks` — pagination, deletes whose answer may be
+  lost, and argument checks, shared by every resource;
+- :mod:`.protocol` — what a flow needs from a client (both clients are one).
 """
 
 from __future__ import annotations
 
 from .batch import BatchResult
 from .effects import FlowCancelled, cancellable, shielded
-from .payload import DEFAULT_MODEL, CreateTranscriptionConfig, TranscriptionOptions
+from .payload import DEFAULT_MODEL, TranscriptionOptions
 from .polling import (
     DEFAULT_POLLING,
     PollingPolicy,
@@ -32,7 +36,6 @@ __all__ = [
     "DEFAULT_MODEL",
     "DEFAULT_POLLING",
     "BatchResult",
-    "CreateTranscriptionConfig",
     "FlowCancelled",
     "PollPlan",
     "PollState",

@@ -21,10 +21,9 @@ from __future__ import annotations
 
 import asyncio
 import os
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from typing import TYPE_CHECKING, Any, TypeAlias, cast
+from typing import Any, TypeAlias, cast
 
 import attrs
 
@@ -32,11 +31,9 @@ from soniox.errors import ClientValidationError
 from soniox.middleware import Flow
 from soniox.types import Transcription, TranscriptionTranscript
 
-from .effects import FlowCancelled, cancellable
+from .effects import CancelScope, FlowCancelled, cancellable
+from .protocol import AsyncApiClient, SyncApiClient
 from .transcribe import TranscribeOutcome
-
-if TYPE_CHECKING:
-    from soniox.client import AsyncSonioxClient, SonioxClient
 
 __all__ = [
     "BatchSource",
@@ -129,12 +126,35 @@ def _check_concurrency(concurrency: object) -> int:
     return concurrency
 
 
-def _finished(index: int, label: str, outcome: TranscribeOutcome, elapsed: float) -> BatchResult:
+def _result(
+    index: int, label: str, outcome: TranscribeOutcome | Exception, elapsed: float
+) -> BatchResult:
+    """An item's result: its job (and transcript), or the error it ended with."""
+    if isinstance(outcome, Exception):
+        return BatchResult(index, label, error=outcome, elapsed=elapsed)
     return BatchResult(index, label, outcome.transcription, outcome.transcript, elapsed=elapsed)
 
 
+class _Tally:
+    """What both runners keep: the results in item order, and the progress callback's count."""
+
+    def __init__(self, total: int, progress: BatchProgress | None) -> None:
+        self._results: list[BatchResult | None] = [None] * total
+        self._progress = progress
+        self._done = 0
+
+    def record(self, result: BatchResult) -> None:
+        self._results[result.index] = result
+        self._done += 1
+        if self._progress is not None:
+            self._progress(result, self._done, len(self._results))
+
+    def results(self) -> list[BatchResult]:
+        return [r for r in self._results if r is not None]
+
+
 def run_batch_sync(
-    client: SonioxClient,
+    client: SyncApiClient,
     labels: Sequence[str],
     make_flow: ItemFlow,
     *,
@@ -145,46 +165,42 @@ def run_batch_sync(
     workers = _check_concurrency(concurrency)
     total = len(labels)
     clock = client.transport.clock
-    stop = threading.Event()
+    stop = CancelScope()
+    tally = _Tally(total, progress)
 
     def work(index: int) -> BatchResult:
         started = clock.now()
+        outcome: TranscribeOutcome | Exception
         try:
             outcome = client.run(cancellable(make_flow(index), stop))
         except FlowCancelled:
             raise
         except Exception as exc:
-            return BatchResult(index, labels[index], error=exc, elapsed=clock.now() - started)
-        return _finished(index, labels[index], outcome, clock.now() - started)
+            outcome = exc
+        return _result(index, labels[index], outcome, clock.now() - started)
 
-    results: list[BatchResult | None] = [None] * total
     if total == 0:
         return []
     pool = ThreadPoolExecutor(max_workers=min(workers, total), thread_name_prefix="soniox-batch")
     pending: set[Future[BatchResult]] = set()
     try:
         pending = {pool.submit(work, i) for i in range(total)}
-        done_count = 0
         while pending:
             finished, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
             for future in finished:
-                result = future.result()
-                results[result.index] = result
-                done_count += 1
-                if progress is not None:
-                    progress(result, done_count, total)
+                tally.record(future.result())
     except BaseException:
-        stop.set()
+        stop.cancel()
         for future in pending:
             future.cancel()
         pool.shutdown(wait=True)
         raise
     pool.shutdown(wait=True)
-    return [r for r in results if r is not None]
+    return tally.results()
 
 
 async def run_batch_async(
-    client: AsyncSonioxClient,
+    client: AsyncApiClient,
     labels: Sequence[str],
     make_flow: ItemFlow,
     *,
@@ -195,26 +211,18 @@ async def run_batch_async(
     workers = _check_concurrency(concurrency)
     total = len(labels)
     clock = client.transport.clock
-    results: list[BatchResult | None] = [None] * total
     indices = iter(range(total))
-    done_count = 0
-
-    async def one(index: int) -> BatchResult:
-        started = clock.now()
-        try:
-            outcome = await client.arun(make_flow(index))
-        except Exception as exc:
-            return BatchResult(index, labels[index], error=exc, elapsed=clock.now() - started)
-        return _finished(index, labels[index], outcome, clock.now() - started)
+    tally = _Tally(total, progress)
 
     async def worker() -> None:
-        nonlocal done_count
         for index in indices:
-            result = await one(index)
-            results[index] = result
-            done_count += 1
-            if progress is not None:
-                progress(result, done_count, total)
+            started = clock.now()
+            outcome: TranscribeOutcome | Exception
+            try:
+                outcome = await client.arun(make_flow(index))
+            except Exception as exc:
+                outcome = exc
+            tally.record(_result(index, labels[index], outcome, clock.now() - started))
 
     tasks = [asyncio.ensure_future(worker()) for _ in range(min(workers, total))]
     try:
@@ -224,4 +232,4 @@ async def run_batch_async(
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         raise
-    return [r for r in results if r is not None]
+    return tally.results()

@@ -1,136 +1,151 @@
 """Flow combinators for clean-up that must finish, and for batches that must stop.
 
-Both are generators that sit between a flow and its driver (``yield from shielded(f)``), so the
-drivers in :mod:`soniox.middleware.engine` stay unchanged: the effect set is open, and these add
-two effects of their own.
+Both are policies over :func:`~soniox.middleware.driver.relay` (``yield from shielded(f)``): the
+relay steps the wrapped flow and hands each of its effects to the policy, which yields it, or a
+wrapper of it, to the driver — or throws into the flow instead. The drivers stay unchanged.
 
-- :func:`shielded` runs clean-up I/O that a task cancellation must not cut short: under
-  asyncio every effect of the wrapped flow runs in its own task behind :func:`asyncio.shield`,
-  further cancellations are held back until the wrapped flow is done, and then re-raised as
-  :class:`asyncio.CancelledError`. The sync driver runs the effects as usual (a second Ctrl-C
-  still interrupts a blocking call: that is the user's choice).
+- :func:`shielded` runs clean-up I/O that a cancellation must not cut short: each effect is
+  wrapped in :class:`Shielded`, whose async shell runs it behind :func:`asyncio.shield` and
+  holds a task cancellation back until the wrapped flow is done; then :class:`Unshield`
+  re-raises it. The sync driver runs the effects as usual (a second Ctrl-C still interrupts a
+  blocking call: that is the user's choice).
 - :func:`cancellable` lets another thread stop a flow run by the sync driver (batch workers):
-  once ``event`` is set, :class:`FlowCancelled` is thrown into the flow at its next effect, so
-  its ``finally`` / ``except`` clean-up runs with working I/O; sleeps wake early.
+  once its :class:`~soniox.middleware.cancel.CancelScope` is cancelled, :class:`FlowCancelled`
+  is thrown into the flow at its next effect — or raised by the blocking effect it is waiting
+  in (a sleep, a permit, a shared result), which the cancel wakes — once; the flow's
+  ``finally`` / ``except`` clean-up then runs with working I/O.
 """
 
 from __future__ import annotations
 
 import asyncio
-import threading
 from typing import Any, TypeVar
 
 import attrs
 
-from soniox.middleware.engine import Effect, Flow, Sleep
+from soniox.middleware.cancel import CancelScope, FlowCancelled
+from soniox.middleware.driver import relay
+from soniox.middleware.engine import Effect, Flow
 from soniox.transport.base import Transport
 
-__all__ = ["FlowCancelled", "Shielded", "shielded", "cancellable", "InterruptibleSleep"]
+__all__ = [
+    "FlowCancelled",
+    "CancelScope",
+    "Shield",
+    "Shielded",
+    "Unshield",
+    "Interruptible",
+    "shielded",
+    "cancellable",
+]
 
 T = TypeVar("T")
 
 
-class FlowCancelled(BaseException):
-    """Thrown into a flow whose batch was cancelled (a BaseException, like KeyboardInterrupt,
-    so ``except Exception`` in user callbacks does not swallow it)."""
-
-
-@attrs.define
-class _ShieldState:
-    cancelled: bool = False
-
-
 @attrs.frozen
-class Shielded(Effect):
-    """Run ``effect`` to completion even if the awaiting task is cancelled meanwhile."""
+class _Wrapper(Effect):
+    """Performs ``effect``; a subclass changes how, in one of the two shells."""
 
     effect: Effect
-    state: _ShieldState = attrs.field(eq=False)
 
     def run(self, transport: Transport) -> Any:
         return self.effect.run(transport)
+
+    async def arun(self, transport: Transport) -> Any:
+        return await self.effect.arun(transport)
+
+
+@attrs.define
+class Shield:
+    """The relay policy of one :func:`shielded` flow, and the cancellation it holds back."""
+
+    held: BaseException | None = None
+
+    def around(self, effect: Effect) -> Flow[Any]:
+        return (yield Shielded(effect, self))
+
+
+@attrs.frozen
+class Shielded(_Wrapper):
+    """Run ``effect`` to completion even if the awaiting task is cancelled meanwhile."""
+
+    shield: Shield = attrs.field(eq=False)
 
     async def arun(self, transport: Transport) -> Any:
         task = asyncio.ensure_future(self.effect.arun(transport))
         while True:
             try:
                 return await asyncio.shield(task)
-            except asyncio.CancelledError:
+            except asyncio.CancelledError as cancelled:
                 if task.cancelled():  # the step itself was cancelled, not its caller
                     raise
-                self.state.cancelled = True
+                self.shield.held = cancelled
                 if task.done():  # the caller was cancelled just as the step finished
                     return task.result()
+
+
+@attrs.frozen
+class Unshield(Effect):
+    """After a shielded flow: re-raise the cancellation its shield held back (async shell)."""
+
+    shield: Shield = attrs.field(eq=False)
+
+    def run(self, transport: Transport) -> None:
+        """Nothing: the sync shell holds nothing back."""
+
+    async def arun(self, transport: Transport) -> None:
+        held, self.shield.held = self.shield.held, None
+        if held is not None:
+            raise held
 
 
 def shielded(flow: Flow[T]) -> Flow[T]:
     """``flow`` with every effect shielded from cancellation; a cancellation that arrived
     meanwhile is raised once ``flow`` has finished."""
-    state = _ShieldState()
-    try:
-        effect = flow.send(None)
-        while True:
-            try:
-                value = yield Shielded(effect, state)
-            except BaseException as exc:
-                effect = flow.throw(exc)
-            else:
-                effect = flow.send(value)
-    except StopIteration as stop:
-        result: T = stop.value
-    finally:
-        flow.close()
-    if state.cancelled:
-        raise asyncio.CancelledError()
+    shield = Shield()
+    result = yield from relay(flow, shield.around)
+    if shield.held is not None:
+        yield Unshield(shield)
     return result
 
 
 @attrs.frozen
-class InterruptibleSleep(Effect):
-    """Sleep on the transport clock in short slices, waking early once ``event`` is set."""
+class Interruptible(_Wrapper):
+    """Run ``effect`` with ``scope`` current, so a cancel wakes a blocking wait inside it (the
+    sync shell; under asyncio, cancel the task instead)."""
 
-    seconds: float
-    event: threading.Event = attrs.field(eq=False)
-    slice: float = 0.1
+    scope: CancelScope = attrs.field(eq=False)
 
-    def run(self, transport: Transport) -> None:
-        clock = transport.clock
-        end = clock.now() + self.seconds
-        while not self.event.is_set():
-            left = end - clock.now()
-            if left <= 0:
-                return
-            clock.sleep(min(self.slice, left))
-
-    async def arun(self, transport: Transport) -> None:
-        await transport.clock.asleep(self.seconds)
+    def run(self, transport: Transport) -> Any:
+        with self.scope.active():
+            return self.effect.run(transport)
 
 
-def cancellable(flow: Flow[T], event: threading.Event) -> Flow[T]:
-    """``flow``, stopped with :class:`FlowCancelled` at its next effect once ``event`` is set.
+@attrs.define
+class _Cancellation:
+    """The policy of one :func:`cancellable` flow: throws :class:`FlowCancelled` into it once."""
+
+    scope: CancelScope
+    delivered: bool = False
+
+    def around(self, effect: Effect) -> Flow[Any]:
+        if self.delivered or isinstance(effect, Shielded | Unshield):
+            return (yield effect)  # clean-up after the cancellation, shielded steps: as they are
+        if self.scope.cancelled:
+            self.delivered = True
+            raise FlowCancelled("the flow was cancelled")
+        try:
+            return (yield Interruptible(effect, self.scope))
+        except FlowCancelled:
+            self.delivered = True  # a blocking wait was cut short: that was the cancellation
+            raise
+
+
+def cancellable(flow: Flow[T], scope: CancelScope) -> Flow[T]:
+    """``flow``, stopped with :class:`FlowCancelled` once ``scope`` is cancelled: at its next
+    effect, or at once in a blocking one (the sync driver's sleeps, waits).
 
     The cancellation is thrown once, never into a :func:`shielded` effect (it waits for the
     shielded part to finish); the effects of the flow's clean-up then run normally.
     """
-    thrown = False
-    try:
-        effect = flow.send(None)
-        while True:
-            if not thrown and event.is_set() and not isinstance(effect, Shielded):
-                # Clean-up runs shielded: the flow is stopped after it, not in the middle of it.
-                thrown = True
-                effect = flow.throw(FlowCancelled())
-                continue
-            if not thrown and type(effect) is Sleep:
-                effect = InterruptibleSleep(effect.seconds, event)
-            try:
-                value = yield effect
-            except BaseException as exc:
-                effect = flow.throw(exc)
-            else:
-                effect = flow.send(value)
-    except StopIteration as stop:
-        result: T = stop.value
-        return result
-    finally:
-        flow.close()
+    return relay(flow, _Cancellation(scope).around)

@@ -1,9 +1,10 @@
 """The create-transcription request: options, client-side checks, and the payload they make.
 
-Options can be given as a :class:`CreateTranscriptionConfig` (the official SDK's name), as
+Options can be given as a :class:`~soniox.types.CreateTranscriptionConfig` (the official SDK's
+name, mutable like it), as
 keyword arguments (:class:`TranscriptionOptions`), or both (keywords win). Everything the API
 would refuse for a reason we can see is refused here, before any upload or request, with a
-:class:`~soniox.errors.ClientValidationError` whose ``field`` names the argument.
+:class:`~soniox.errors.RequestValidationError` whose ``field`` names the argument.
 """
 
 from __future__ import annotations
@@ -15,13 +16,15 @@ from typing import Any, Final, TypedDict, cast
 
 import attrs
 
-from soniox.errors import ClientValidationError
+from soniox.errors import ClientValidationError, RequestValidationError
 from soniox.types import (
+    CreateTranscriptionConfig,
     CreateTranscriptionPayload,
     StructuredContext,
     TranslationConfig,
     TranslationType,
     structure,
+    unstructure,
 )
 
 __all__ = [
@@ -32,6 +35,7 @@ __all__ = [
     "OPTION_NAMES",
     "build_payload",
     "merge_options",
+    "config_overrides",
     "translate_options",
     "check_language",
     "check_one_source",
@@ -86,50 +90,39 @@ OPTION_NAMES: Final = (
 """The keyword options, in the API's order."""
 
 
-@attrs.frozen(kw_only=True)
-class CreateTranscriptionConfig:
-    """Every option of a transcription job except the audio, the model and the reference id.
-
-    The official SDK's ``CreateTranscriptionConfig``; keyword arguments of the same names
-    override its fields.
-    """
-
-    language_hints: Sequence[str] | None = None
-    language_hints_strict: bool | None = None
-    enable_speaker_diarization: bool | None = None
-    enable_language_identification: bool | None = None
-    translation: TranslationConfig | Mapping[str, str] | None = None
-    context: StructuredContext | str | Mapping[str, Any] | None = None
-    webhook_url: str | None = None
-    webhook_auth_header_name: str | None = None
-    webhook_auth_header_value: str | None = attrs.field(default=None, repr=False)
-
-    def as_options(self) -> TranscriptionOptions:
-        """The fields that are set, as keyword options."""
-        found: dict[str, Any] = {
-            name: getattr(self, name) for name in OPTION_NAMES if getattr(self, name) is not None
-        }
-        return cast(TranscriptionOptions, found)
-
-
 def merge_options(
     config: CreateTranscriptionConfig | None, options: Mapping[str, Any]
 ) -> TranscriptionOptions:
     """``config``'s fields overridden by keyword ``options``; unknown keywords are refused."""
     unknown = sorted(set(options) - set(OPTION_NAMES))
     if unknown:
-        raise ClientValidationError(
+        raise RequestValidationError(
             f"unknown transcription option(s) {unknown}; expected some of {list(OPTION_NAMES)}",
             field=unknown[0],
         )
     if config is not None and not isinstance(cast(object, config), CreateTranscriptionConfig):
-        raise ClientValidationError(
+        raise RequestValidationError(
             f"config must be a CreateTranscriptionConfig, got {type(config).__name__}",
             field="config",
         )
-    merged: dict[str, Any] = dict(config.as_options()) if config is not None else {}
+    merged: dict[str, Any] = config.as_options() if config is not None else {}
     merged.update({k: v for k, v in options.items() if v is not None})
     return cast(TranscriptionOptions, merged)
+
+
+def config_overrides(
+    config: CreateTranscriptionConfig | None, model: str, client_reference_id: str | None
+) -> tuple[str, str | None]:
+    """The model and reference to use: a (deprecated) value set on ``config`` wins over the
+    call's argument, as in the official SDK."""
+    if config is None:
+        return model, client_reference_id
+    return (
+        config.model if config.model is not None else model,
+        config.client_reference_id
+        if config.client_reference_id is not None
+        else client_reference_id,
+    )
 
 
 # --- checks ------------------------------------------------------------------------------------
@@ -138,7 +131,7 @@ def merge_options(
 def check_language(value: object, field: str) -> str:
     """A two-letter lower-case ISO-639-1 code."""
     if not isinstance(value, str) or not _LANGUAGE.fullmatch(value):
-        raise ClientValidationError(
+        raise RequestValidationError(
             f"{field} must be a two-letter ISO-639-1 language code such as 'en', got {value!r}",
             field=field,
         )
@@ -149,13 +142,13 @@ def _check_str(
     value: object, field: str, max_length: int, *, pattern: re.Pattern[str] | None = None
 ) -> str:
     if not isinstance(value, str) or not value:
-        raise ClientValidationError(f"{field} must be a non-empty string", field=field)
+        raise RequestValidationError(f"{field} must be a non-empty string", field=field)
     if len(value) > max_length:
-        raise ClientValidationError(
+        raise RequestValidationError(
             f"{field} has {len(value)} characters; at most {max_length} are allowed", field=field
         )
     if pattern is not None and not pattern.fullmatch(value):
-        raise ClientValidationError(
+        raise RequestValidationError(
             f"{field} must be an absolute http:// or https:// URL, got {value!r}", field=field
         )
     return value
@@ -163,28 +156,30 @@ def _check_str(
 
 def _check_bool(value: object, field: str) -> bool:
     if not isinstance(value, bool):
-        raise ClientValidationError(
+        raise RequestValidationError(
             f"{field} must be True or False, got {type(value).__name__}", field=field
         )
     return value
 
 
 def _translation(value: object) -> TranslationConfig:
+    """A checked *copy* of ``value`` (the options objects are mutable; a payload is not)."""
     if isinstance(value, Mapping):
         raw = cast("Mapping[str, Any]", value)
         try:
-            value = TranslationConfig(
-                type=TranslationType(raw.get("type")),
-                target_language=raw.get("target_language"),
-                language_a=raw.get("language_a"),
-                language_b=raw.get("language_b"),
-            )
+            value = TranslationConfig(**raw)
+        except ClientValidationError as exc:
+            raise RequestValidationError(
+                f"translation: {exc.message}", field=f"translation.{exc.field}"
+            ) from None
         except (TypeError, ValueError) as exc:
-            raise ClientValidationError(
+            raise RequestValidationError(
                 f"translation is not a valid translation config: {exc}", field="translation"
             ) from None
+    elif isinstance(value, TranslationConfig):
+        value = attrs.evolve(value)
     if not isinstance(value, TranslationConfig):
-        raise ClientValidationError(
+        raise RequestValidationError(
             "translation must be TranslationConfig.one_way(...) / .two_way(...) or its JSON "
             f"shape, got {type(value).__name__}",
             field="translation",
@@ -192,7 +187,7 @@ def _translation(value: object) -> TranslationConfig:
     if value.type == TranslationType.ONE_WAY:
         check_language(value.target_language, "translation.target_language")
         if value.language_a is not None or value.language_b is not None:
-            raise ClientValidationError(
+            raise RequestValidationError(
                 "a one_way translation takes target_language only, not language_a/language_b",
                 field="translation.language_a",
             )
@@ -200,17 +195,17 @@ def _translation(value: object) -> TranslationConfig:
         a = check_language(value.language_a, "translation.language_a")
         b = check_language(value.language_b, "translation.language_b")
         if a == b:
-            raise ClientValidationError(
+            raise RequestValidationError(
                 f"a two_way translation needs two different languages, got {a!r} twice",
                 field="translation.language_b",
             )
         if value.target_language is not None:
-            raise ClientValidationError(
+            raise RequestValidationError(
                 "a two_way translation takes language_a and language_b, not target_language",
                 field="translation.target_language",
             )
     else:
-        raise ClientValidationError(
+        raise RequestValidationError(
             f"translation.type must be 'one_way' or 'two_way', got {str(value.type)!r}",
             field="translation.type",
         )
@@ -218,16 +213,19 @@ def _translation(value: object) -> TranslationConfig:
 
 
 def _context(value: object) -> StructuredContext | str:
-    if isinstance(value, str | StructuredContext):
+    """A checked *copy* of ``value`` (see :func:`_translation`)."""
+    if isinstance(value, str):
         return value
+    if isinstance(value, StructuredContext):
+        value = unstructure(value)
     if isinstance(value, Mapping):
         try:
             return structure(cast("Mapping[str, Any]", value), StructuredContext)
         except Exception as exc:
-            raise ClientValidationError(
+            raise RequestValidationError(
                 f"context is not a valid StructuredContext: {exc}", field="context"
             ) from None
-    raise ClientValidationError(
+    raise RequestValidationError(
         f"context must be a StructuredContext, a mapping or a string, got {type(value).__name__}",
         field="context",
     )
@@ -236,7 +234,10 @@ def _context(value: object) -> StructuredContext | str:
 def check_one_source(
     *, file: object = None, file_id: object = None, audio_url: object = None
 ) -> str:
-    """Which one of ``file`` / ``file_id`` / ``audio_url`` is given (exactly one must be)."""
+    """Which one of ``file`` / ``file_id`` / ``audio_url`` is given (exactly one must be).
+
+    The choice of source is a ClientValidationError (the official SDK checks it locally too);
+    a malformed source is a RequestValidationError (the API would refuse it with 400)."""
     given = [
         name
         for name, value in (("file", file), ("file_id", file_id), ("audio_url", audio_url))
@@ -273,7 +274,7 @@ def build_payload(
     hints = options.get("language_hints")
     if hints is not None:
         if isinstance(hints, str) or not isinstance(hints, Sequence):
-            raise ClientValidationError(
+            raise RequestValidationError(
                 "language_hints must be a list of language codes such as ['en', 'de']",
                 field="language_hints",
             )
@@ -305,11 +306,11 @@ def build_payload(
             if "webhook_auth_header_name" in fields
             else "webhook_auth_header_name"
         )
-        raise ClientValidationError(
+        raise RequestValidationError(
             "give webhook_auth_header_name and webhook_auth_header_value together", field=missing
         )
     if "webhook_auth_header_name" in fields and "webhook_url" not in fields:
-        raise ClientValidationError(
+        raise RequestValidationError(
             "webhook_auth_header_name/value need a webhook_url", field="webhook_url"
         )
     return CreateTranscriptionPayload(
@@ -333,7 +334,7 @@ def translate_options(
     Exactly one of ``to`` (one-way) and ``between`` (two-way); ``source`` (only with ``to``)
     becomes a strict language hint; language identification is always on.
     """
-    if (to is None) == (between is None):
+    if (to is None) == (between is None):  # checked locally by the official SDK too
         raise ClientValidationError(
             "give exactly one of to= (one-way) or between=(a, b) (two-way)",
             field="to" if to is None else "between",
@@ -349,7 +350,7 @@ def translate_options(
     else:
         assert between is not None
         if isinstance(between, str) or len(between) != 2:
-            raise ClientValidationError(
+            raise RequestValidationError(
                 "between must be a pair of language codes such as ('en', 'es')", field="between"
             )
         a = check_language(between[0], "between[0]")

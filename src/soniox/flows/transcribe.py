@@ -23,31 +23,30 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 import attrs
 
 from soniox.errors import ConflictError, WaitTimeoutError
 from soniox.middleware import Flow, get_clock, sleep
-from soniox.resources.files import delete_file_flow, find_files_flow, upload_flow
-from soniox.types import File, Transcription, TranscriptionTranscript
-from soniox.uploads import ProgressCallback, UploadSource
+from soniox.types import File, Transcription, TranscriptionStatus, TranscriptionTranscript
 
 from .effects import shielded
+from .files import delete_file_flow, find_files_flow, upload_flow
 from .payload import build_payload, check_one_source
 from .polling import PollingPolicy
+from .protocol import ApiClient
 from .transcriptions import (
     StatusCallback,
     create_flow,
     delete_flow,
+    failed_transcript_flow,
     find_by_reference_flow,
     get_transcript_flow,
     new_reference,
     wait_flow,
 )
-
-if TYPE_CHECKING:
-    from soniox.client import _ClientBase  # pyright: ignore[reportPrivateUsage]
+from .uploads import ProgressCallback, UploadSource
 
 __all__ = [
     "CLEANUP_DEADLINE_S",
@@ -92,7 +91,7 @@ class _Progress:
     job: Transcription | None = None
 
 
-def _find_uploads(client: _ClientBase, reference: str, since: float) -> Flow[list[str]]:
+def _find_uploads(client: ApiClient, reference: str, since: float) -> Flow[list[str]]:
     found = yield from find_files_flow(client, reference, since=since)
     return [stored.id for stored in found]
 
@@ -110,12 +109,12 @@ def _look_again(find: Callable[[], Flow[list[str]]]) -> Flow[list[str]]:
     return []
 
 
-def _find_jobs(client: _ClientBase, reference: str, since: float) -> Flow[list[str]]:
+def _find_jobs(client: ApiClient, reference: str, since: float) -> Flow[list[str]]:
     found = yield from find_by_reference_flow(client, reference, since=since)
     return [job.id for job in found]
 
 
-def _delete_job(client: _ClientBase, transcription_id: str) -> Flow[None]:
+def _delete_job(client: ApiClient, transcription_id: str) -> Flow[None]:
     """Delete a job, waiting first for a ``processing`` one to end (it cannot be deleted)."""
     try:
         yield from delete_flow(client, transcription_id, missing_ok=True)
@@ -129,7 +128,7 @@ def _delete_job(client: _ClientBase, transcription_id: str) -> Flow[None]:
 
 
 def cleanup_flow(
-    client: _ClientBase, *, transcription_ids: tuple[str, ...], file_ids: tuple[str, ...]
+    client: ApiClient, *, transcription_ids: tuple[str, ...], file_ids: tuple[str, ...]
 ) -> Flow[None]:
     """Delete the files (first: always possible) and then the jobs; every step is attempted
     even if an earlier one fails, and the first failure is raised at the end."""
@@ -150,7 +149,7 @@ def cleanup_flow(
 
 
 def _after_failure(
-    client: _ClientBase, state: _Progress, delete_after: bool, error: BaseException
+    client: ApiClient, state: _Progress, delete_after: bool, error: BaseException
 ) -> Flow[None]:
     """Clean up after ``error``; never raises an Exception (problems become notes on ``error``)."""
     job = state.job
@@ -212,7 +211,7 @@ def _after_failure(
 
 
 def transcribe_flow(
-    client: _ClientBase,
+    client: ApiClient,
     *,
     model: str,
     file: UploadSource | None = None,
@@ -228,10 +227,13 @@ def transcribe_flow(
     policy: PollingPolicy | None = None,
     progress: ProgressCallback | None = None,
     on_status: StatusCallback | None = None,
+    raise_on_error: bool = True,
 ) -> Flow[TranscribeOutcome]:
     """Upload ``file`` (or use ``file_id`` / ``audio_url``), create the job, and — with
     ``wait`` — wait for it, fetch its transcript (``fetch_transcript``) and delete job and file
-    (``delete_after``). See the module docs for the clean-up guarantees."""
+    (``delete_after``). A job that ends in ``error`` raises TranscriptionFailedError, unless
+    ``raise_on_error`` is False and no transcript is asked for: then it is the outcome (the
+    official SDK's ``transcribe_and_wait``). See the module docs for the clean-up guarantees."""
     check_one_source(file=file, file_id=file_id, audio_url=audio_url)
     reference = client_reference_id if client_reference_id is not None else new_reference()
     payload = build_payload(
@@ -268,9 +270,13 @@ def transcribe_flow(
                 policy=policy,
                 initial=state.job,
                 on_status=on_status,
+                raise_on_error=raise_on_error and not fetch_transcript,
             )
         if fetch_transcript:
-            transcript = yield from get_transcript_flow(client, state.job.id)
+            if state.job.status == TranscriptionStatus.ERROR:
+                transcript = yield from failed_transcript_flow(client, state.job)
+            else:
+                transcript = yield from get_transcript_flow(client, state.job.id)
     except GeneratorExit:
         raise  # closed without being driven: no I/O is possible here
     except BaseException as error:

@@ -21,7 +21,7 @@ import logging
 import random
 import uuid
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Final, cast
+from typing import Final, cast
 
 import attrs
 
@@ -36,9 +36,6 @@ from soniox.errors import (
     WaitTimeoutError,
 )
 from soniox.middleware import Backoff, Flow, get_clock, sleep
-from soniox.resources._base import Page, PageFlow, delete_resource_flow
-from soniox.resources._checks import check_limit, check_optional_str, id_path
-from soniox.resources.files import delete_file_flow
 from soniox.transport.request import Request
 from soniox.types import (
     CreateTranscriptionPayload,
@@ -50,6 +47,10 @@ from soniox.types import (
     loads,
 )
 
+from .checks import id_path
+from .deletion import delete_resource_flow
+from .files import delete_file_flow
+from .pages import Listing, PageFlow, all_items_flow, list_page_flow, page_walker
 from .polling import (
     DEFAULT_POLLING,
     Phase,
@@ -58,15 +59,15 @@ from .polling import (
     ProcessingRates,
     processing_rates,
 )
-
-if TYPE_CHECKING:
-    from soniox.client import _ClientBase  # pyright: ignore[reportPrivateUsage]
+from .protocol import ApiClient
 
 __all__ = [
     "RECONCILE_SLACK_S",
     "StatusCallback",
     "count_flow",
     "create_flow",
+    "failed_error",
+    "failed_transcript_flow",
     "delete_all_flow",
     "delete_flow",
     "destroy_all_flow",
@@ -86,6 +87,11 @@ RECONCILE_SLACK_S: Final = 300.0
 """How far a job's ``created_at`` may precede the create's start (clock skew) and still be
 adopted as this create's job."""
 _RECONCILE_PAGE: Final = 100
+TRANSCRIPTIONS: Final = Listing(
+    "/transcriptions", GetTranscriptionsResponse, lambda page: page.transcriptions, "stt.list"
+)
+"""``GET /transcriptions``, newest first."""
+_RECONCILE: Final = attrs.evolve(TRANSCRIPTIONS, operation="stt.create.reconcile")
 _RNG = random.Random()
 
 StatusCallback = Callable[[Transcription], None]
@@ -105,7 +111,7 @@ def _path(transcription_id: str) -> str:
 
 
 def get_flow(
-    client: _ClientBase, transcription_id: str, *, missing_ok: bool = False
+    client: ApiClient, transcription_id: str, *, missing_ok: bool = False
 ) -> Flow[Transcription | None]:
     """``GET /transcriptions/{id}``; with ``missing_ok`` a 404 gives None."""
     path = _path(transcription_id)
@@ -119,36 +125,25 @@ def get_flow(
 
 
 def list_flow(
-    client: _ClientBase, limit: int = 100, cursor: str | None = None
+    client: ApiClient, limit: int = 100, cursor: str | None = None
 ) -> Flow[GetTranscriptionsResponse]:
     """``GET /transcriptions``: one page (``limit`` 1..1000) and the next cursor."""
-    check_limit(limit)
-    check_optional_str(cursor, "cursor")
-    response = yield from client.request_flow(
-        "GET", "/transcriptions", params={"limit": limit, "cursor": cursor}, operation="stt.list"
-    )
-    return loads(response.content, GetTranscriptionsResponse)
+    return (yield from list_page_flow(client, TRANSCRIPTIONS, limit=limit, cursor=cursor))
 
 
-def page_flow(client: _ClientBase, limit: int = 100) -> PageFlow[Transcription]:
+def page_flow(client: ApiClient, limit: int = 100) -> PageFlow[Transcription]:
     """The page flow that ``list_all`` walks."""
-    check_limit(limit)
-
-    def page(cursor: str | None) -> Flow[Page[Transcription]]:
-        result = yield from list_flow(client, limit, cursor)
-        return Page(result.transcriptions, result.next_page_cursor)
-
-    return page
+    return page_walker(client, TRANSCRIPTIONS, limit=limit)
 
 
-def count_flow(client: _ClientBase) -> Flow[GetTranscriptionsCountResponse]:
+def count_flow(client: ApiClient) -> Flow[GetTranscriptionsCountResponse]:
     """``GET /transcriptions/count``."""
     response = yield from client.request_flow("GET", "/transcriptions/count", operation="stt.count")
     return loads(response.content, GetTranscriptionsCountResponse)
 
 
 def delete_flow(
-    client: _ClientBase, transcription_id: str, *, missing_ok: bool = False
+    client: ApiClient, transcription_id: str, *, missing_ok: bool = False
 ) -> Flow[bool]:
     """``DELETE /transcriptions/{id}``: True once gone; False if already missing and
     ``missing_ok``. A job still ``processing`` cannot be deleted (ConflictError).
@@ -162,9 +157,7 @@ def delete_flow(
     )
 
 
-def get_transcript_flow(
-    client: _ClientBase, transcription_id: str
-) -> Flow[TranscriptionTranscript]:
+def get_transcript_flow(client: ApiClient, transcription_id: str) -> Flow[TranscriptionTranscript]:
     """``GET /transcriptions/{id}/transcript``, decoded straight from the bytes (msgspec tokens).
     ConflictError until the job is ``completed``."""
     response = yield from client.request_flow(
@@ -173,29 +166,18 @@ def get_transcript_flow(
     return loads(response.content, TranscriptionTranscript)
 
 
-def _collect_ids(client: _ClientBase, limit: int) -> Flow[list[Transcription]]:
-    jobs: list[Transcription] = []
-    cursor: str | None = None
-    while True:
-        page = yield from list_flow(client, limit, cursor)
-        jobs.extend(page.transcriptions)
-        cursor = page.next_page_cursor
-        if not cursor:
-            return jobs
-
-
-def delete_all_flow(client: _ClientBase, limit: int = 1000) -> Flow[int]:
+def delete_all_flow(client: ApiClient, limit: int = 1000) -> Flow[int]:
     """Delete every job; returns how many this call deleted. Jobs are listed first, then
     deleted (the cursor walk is never disturbed); a ``processing`` job stops it with
     ConflictError, as in the official SDK."""
     deleted = 0
-    for job in (yield from _collect_ids(client, limit)):
+    for job in (yield from all_items_flow(page_flow(client, limit))):
         if (yield from delete_flow(client, job.id, missing_ok=True)):
             deleted += 1
     return deleted
 
 
-def destroy_flow(client: _ClientBase, transcription_id: str) -> Flow[None]:
+def destroy_flow(client: ApiClient, transcription_id: str) -> Flow[None]:
     """Delete a job and the uploaded file it was made from (if any, and if still there)."""
     job = yield from get_flow(client, transcription_id)
     assert job is not None
@@ -204,10 +186,10 @@ def destroy_flow(client: _ClientBase, transcription_id: str) -> Flow[None]:
         yield from delete_file_flow(client, job.file_id, missing_ok=True)
 
 
-def destroy_all_flow(client: _ClientBase, limit: int = 1000) -> Flow[int]:
+def destroy_all_flow(client: ApiClient, limit: int = 1000) -> Flow[int]:
     """:func:`destroy_flow` for every job; returns how many jobs were deleted."""
     deleted = 0
-    for job in (yield from _collect_ids(client, limit)):
+    for job in (yield from all_items_flow(page_flow(client, limit))):
         if (yield from delete_flow(client, job.id, missing_ok=True)):
             deleted += 1
         if job.file_id:
@@ -228,7 +210,7 @@ def _with_deadline(request: Request, deadline: float | None) -> Request:
 
 
 def find_by_reference_flow(
-    client: _ClientBase,
+    client: ApiClient,
     reference: str,
     *,
     since: float,
@@ -239,20 +221,14 @@ def find_by_reference_flow(
     older jobs (a listing in another order is walked to its end)."""
     cutoff = since - RECONCILE_SLACK_S
     found: list[Transcription] = []
+    pages = page_walker(client, _RECONCILE, limit=_RECONCILE_PAGE, deadline=deadline)
     cursor: str | None = None
     while True:
-        request = client.build_request(
-            "GET",
-            "/transcriptions",
-            params={"limit": _RECONCILE_PAGE, "cursor": cursor},
-            operation="stt.create.reconcile",
-        )
-        response = yield from client.call(_with_deadline(request, deadline))
-        page = loads(response.content, GetTranscriptionsResponse)
-        stamps = [job.created_at.timestamp() for job in page.transcriptions]
+        page = yield from pages(cursor)
+        stamps = [job.created_at.timestamp() for job in page.items]
         found.extend(
             job
-            for job, stamp in zip(page.transcriptions, stamps, strict=True)
+            for job, stamp in zip(page.items, stamps, strict=True)
             if job.client_reference_id == reference and stamp >= cutoff
         )
         newest_first = all(a >= b for a, b in itertools.pairwise(stamps))
@@ -263,7 +239,7 @@ def find_by_reference_flow(
 
 
 def _keep_oldest(
-    client: _ClientBase, candidates: list[Transcription], deadline: float | None
+    client: ApiClient, candidates: list[Transcription], deadline: float | None
 ) -> Flow[Transcription]:
     """Adopt the oldest of jobs sharing one reference; delete the rest (duplicates a resend
     created while an earlier attempt was still being processed)."""
@@ -279,7 +255,7 @@ def _keep_oldest(
     return keep
 
 
-def create_flow(client: _ClientBase, payload: CreateTranscriptionPayload) -> Flow[Transcription]:
+def create_flow(client: ApiClient, payload: CreateTranscriptionPayload) -> Flow[Transcription]:
     """``POST /transcriptions`` exactly once (see the module docs)."""
     reference = payload.client_reference_id
     if reference is None:
@@ -383,7 +359,7 @@ class _Sightings:
         return self.last_processing - bracket[1], finished_seen - bracket[0]
 
 
-def _call_deadline(client: _ClientBase) -> float | None:
+def _call_deadline(client: ApiClient) -> float | None:
     """The absolute deadline a call made now would get from the client's options."""
     return client.build_request("GET", "/transcriptions").options.deadline
 
@@ -404,8 +380,11 @@ def _timed_out(
     )
 
 
-def failed_error(job: Transcription) -> TranscriptionFailedError:
-    """The error for a job that ended in ``error``."""
+def failed_error(
+    job: Transcription, answer: ConflictError | None = None
+) -> TranscriptionFailedError:
+    """The error for a job that ended in ``error``; ``answer`` is the API's 409 to the request
+    for its transcript, when one was made (its status, body and request id are kept)."""
     return TranscriptionFailedError(
         f"transcription {job.id} failed: {job.error_type or 'error'}: "
         f"{job.error_message or 'no message'}",
@@ -413,11 +392,22 @@ def failed_error(job: Transcription) -> TranscriptionFailedError:
         error_type=job.error_type,
         error_message=job.error_message,
         transcription=job,
+        answer=answer,
     )
 
 
+def failed_transcript_flow(client: ApiClient, job: Transcription) -> Flow[TranscriptionTranscript]:
+    """The transcript of a job that ended in ``error``: asked for, as the official SDK does, so
+    the API's own 409 is what the caller's ``except SonioxConflictError`` sees — raised as
+    :class:`~soniox.errors.TranscriptionFailedError`, which is one, with the job's error."""
+    try:
+        return (yield from get_transcript_flow(client, job.id))
+    except ConflictError as answer:
+        raise failed_error(job, answer) from answer
+
+
 def wait_flow(
-    client: _ClientBase,
+    client: ApiClient,
     transcription_id: str,
     *,
     timeout: float | None = None,
@@ -448,7 +438,7 @@ def wait_flow(
         )
     rates = processing_rates if rates is None else rates
     rng = _RNG if rng is None else rng
-    key = client.config.base_url
+    key = str(client.config.base_url)  # the clients resolve it (with_environment)
     clock = yield from get_clock()
     started = clock.now()
     deadline = started + timeout if timeout is not None else _call_deadline(client)

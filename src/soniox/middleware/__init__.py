@@ -1,13 +1,21 @@
 """Middleware: the engine (effects, drivers, :class:`Stack`) and one module per middleware.
 
-:func:`build_stack` assembles the stack a :class:`~soniox.config.SonioxConfig` names.
+:func:`build_stack` assembles the stack a :class:`~soniox.config.SonioxConfig` names, from the
+open :data:`registry` (name → factory) that the built-ins below and the user's own middleware
+register into (:func:`register_middleware`).
 """
 
 from __future__ import annotations
 
-import random
-
 from soniox.config import SonioxConfig
+from soniox.middleware.cancel import (
+    CancelScope,
+    FlowCancelled,
+    current_scope,
+    interruptible_sleep,
+    interruptible_wait,
+)
+from soniox.middleware.driver import Around, Stepper, relay
 from soniox.middleware.engine import (
     CallNext,
     Effect,
@@ -28,6 +36,13 @@ from soniox.middleware.engine import (
 )
 from soniox.middleware.headers import HeadersMiddleware, user_agent
 from soniox.middleware.logging import LoggingMiddleware
+from soniox.middleware.registry import (
+    MiddlewareFactory,
+    MiddlewareRegistry,
+    build_stack,
+    register_middleware,
+    registry,
+)
 from soniox.middleware.retry import Backoff, Retry, RetryPolicy
 from soniox.middleware.retry_after import RetryAfterPolicy
 
@@ -47,6 +62,14 @@ __all__ = [
     "get_clock",
     "run_sync",
     "run_async",
+    "Stepper",
+    "Around",
+    "relay",
+    "CancelScope",
+    "FlowCancelled",
+    "current_scope",
+    "interruptible_sleep",
+    "interruptible_wait",
     "middleware_name",
     "HeadersMiddleware",
     "LoggingMiddleware",
@@ -56,6 +79,10 @@ __all__ = [
     "RetryAfterPolicy",
     "retry_policy",
     "build_stack",
+    "register_middleware",
+    "registry",
+    "MiddlewareRegistry",
+    "MiddlewareFactory",
     "user_agent",
 ]
 
@@ -70,18 +97,17 @@ def retry_policy(config: SonioxConfig) -> RetryPolicy:
     )
 
 
-def build_stack(config: SonioxConfig, *, rng: random.Random | None = None) -> Stack:
-    """A fresh :class:`Stack` with the middleware ``config.middleware`` names, in order."""
-    stack = Stack()
-    for name in config.middleware:
-        if name == "headers":
-            stack.append(
-                HeadersMiddleware(config.resolved_api_key, user_agent_extra=config.user_agent_extra)
-            )
-        elif name == "retry":
-            stack.append(Retry(retry_policy(config), rng=rng))
-        elif name == "logging":
-            stack.append(LoggingMiddleware(log_headers=config.log_headers))
-        else:  # pragma: no cover - SonioxConfig validates names against KNOWN_MIDDLEWARE
-            raise ValueError(f"unknown middleware {name!r}")
-    return stack
+# The built-ins, registered like anyone's middleware (see .registry).
+@register_middleware("headers")
+def _headers(config: SonioxConfig) -> HeadersMiddleware:
+    return HeadersMiddleware(config.resolved_api_key, user_agent_extra=config.user_agent_extra)
+
+
+@register_middleware("retry")
+def _retry(config: SonioxConfig) -> Retry:
+    return Retry(retry_policy(config))
+
+
+@register_middleware("logging")
+def _logging(config: SonioxConfig) -> LoggingMiddleware:
+    return LoggingMiddleware(log_headers=config.log_headers)

@@ -12,9 +12,12 @@ effects* — :class:`Send` (only the innermost layer yields it), :class:`Sleep`,
                           └──────────── result sent back down ─────────────────▶
 
 So :class:`~soniox.client.SonioxClient` and :class:`~soniox.client.AsyncSonioxClient` execute
-the *same* middleware code and differ only in the driver. The effect set is open: an effect is
-any object with ``run(transport)`` and ``async arun(transport)`` (later: rate-limit permits,
-futures), so a new kind of waiting needs no change here.
+the *same* middleware code and differ only in the driver. Both drivers are shells over one
+:class:`~soniox.middleware.driver.Stepper` (start, resume with a value or an exception, keep the
+result): the sync one calls ``effect.run``, the async one awaits ``effect.arun``. The effect set
+is open: an effect is any object with ``run(transport)`` and ``async arun(transport)`` (later:
+rate-limit permits, futures), so a new kind of waiting needs no change here; one that blocks
+uses the helpers of :mod:`soniox.middleware.cancel`, so a cancel from another thread wakes it.
 
 Hook middleware (``on_request`` / ``on_response`` / ``on_error`` — headers, logging, tracing,
 metrics) are plain methods; :class:`Stack` adapts them into around-middleware. A hook with only
@@ -29,6 +32,8 @@ from typing import Any, Protocol, TypeAlias, TypeVar, cast, runtime_checkable
 
 import attrs
 
+from soniox.middleware.cancel import interruptible_sleep
+from soniox.middleware.driver import Stepper
 from soniox.transport.base import Clock, Transport
 from soniox.transport.request import Request
 from soniox.transport.response import Response
@@ -88,12 +93,13 @@ class Send(Effect):
 
 @attrs.frozen
 class Sleep(Effect):
-    """Wait ``seconds`` on the transport's clock (fake in tests, so nothing really waits)."""
+    """Wait ``seconds`` on the transport's clock (fake in tests, so nothing really waits); under
+    a cancelled :class:`~soniox.middleware.cancel.CancelScope` the sync wait ends early."""
 
     seconds: float
 
     def run(self, transport: Transport) -> None:
-        transport.clock.sleep(self.seconds)
+        interruptible_sleep(transport.clock, self.seconds)
 
     async def arun(self, transport: Transport) -> None:
         await transport.clock.asleep(self.seconds)
@@ -141,43 +147,39 @@ def get_clock() -> Flow[Clock]:
 
 def run_sync(flow: Flow[T], transport: Transport) -> T:
     """Run ``flow`` to completion, performing its effects with blocking calls."""
+    step: Stepper[Effect, T] = Stepper(flow)
     send_ = transport.send
     try:
-        effect = flow.send(None)
-        while True:
-            try:
-                value = send_(effect.request) if type(effect) is Send else effect.run(transport)
-            except BaseException as exc:
-                effect = flow.throw(exc)
+        while (effect := step.effect) is not None:
+            try:  # ``with step:`` spelt out, the hot path: two calls fewer per effect
+                step.value = (
+                    send_(effect.request) if type(effect) is Send else effect.run(transport)
+                )
+            except BaseException as error:
+                step.resume(error)
             else:
-                effect = flow.send(value)
-    except StopIteration as stop:
-        result: T = stop.value
-        return result
-    finally:
-        flow.close()
+                step.resume()
+    except BaseException:
+        step.close()  # left unfinished (an interrupt between steps): its ``finally`` runs now
+        raise
+    return step.result
 
 
 async def run_async(flow: Flow[T], transport: Transport) -> T:
     """Run ``flow`` to completion, awaiting its effects (same flows as :func:`run_sync`)."""
+    step: Stepper[Effect, T] = Stepper(flow)
     asend = transport.asend
     try:
-        effect = flow.send(None)
-        while True:
-            try:
+        while (effect := step.effect) is not None:
+            with step:
                 if type(effect) is Send:
-                    value = await asend(effect.request)
+                    step.value = await asend(effect.request)
                 else:
-                    value = await effect.arun(transport)
-            except BaseException as exc:
-                effect = flow.throw(exc)
-            else:
-                effect = flow.send(value)
-    except StopIteration as stop:
-        result: T = stop.value
-        return result
-    finally:
-        flow.close()
+                    step.value = await effect.arun(transport)
+    except BaseException:
+        step.close()
+        raise
+    return step.result
 
 
 # --- middleware shapes -------------------------------------------------------------------------

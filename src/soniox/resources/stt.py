@@ -13,16 +13,18 @@ options are keyword arguments (:class:`~soniox.flows.payload.TranscriptionOption
             file="meeting.wav", enable_speaker_diarization=True, delete_after=True
         )
 
-Differences from the official SDK, all additive: ``wait`` raises
-:class:`~soniox.errors.TranscriptionFailedError` for a failed job (``raise_on_error=False``
-returns it instead) and :class:`~soniox.errors.WaitTimeoutError` (a ``TimeoutError``) on
-timeout; ``delete_if_exists`` / ``delete_all`` / ``destroy_all`` return what they deleted.
+Differences from the official SDK, all additive: ``wait`` and ``transcribe_and_wait`` return a
+failed job as the official ones do (``wait(raise_on_error=True)`` raises
+:class:`~soniox.errors.TranscriptionFailedError` instead), ``…_with_tokens`` raise it (a
+:class:`~soniox.errors.ConflictError`, as the official SDK's transcript request fails with 409
+there); a timeout is :class:`~soniox.errors.WaitTimeoutError` (a ``TimeoutError``);
+``delete_if_exists`` / ``delete_all`` / ``destroy_all`` return what they deleted.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, TypedDict, Unpack
+from typing import Any, TypedDict, Unpack
 
 from soniox.errors import ClientValidationError
 from soniox.flows.batch import (
@@ -34,17 +36,19 @@ from soniox.flows.batch import (
     run_batch_sync,
     source_arguments,
 )
+from soniox.flows.pages import aiterate_pages, iterate_pages
 from soniox.flows.payload import (
     DEFAULT_MODEL,
     OPTION_NAMES,
     BaseTranscriptionOptions,
-    CreateTranscriptionConfig,
     TranscriptionOptions,
     build_payload,
+    config_overrides,
     merge_options,
     translate_options,
 )
 from soniox.flows.polling import PollingPolicy
+from soniox.flows.protocol import ApiClient
 from soniox.flows.transcribe import TranscribeOutcome, transcribe_flow
 from soniox.flows.transcriptions import (
     StatusCallback,
@@ -60,6 +64,7 @@ from soniox.flows.transcriptions import (
     page_flow,
     wait_flow,
 )
+from soniox.flows.uploads import ProgressCallback, UploadSource
 from soniox.middleware import Flow
 from soniox.transcripts import (
     AsyncTranscriptTokenStream,
@@ -68,17 +73,16 @@ from soniox.transcripts import (
     iter_transcript_tokens,
 )
 from soniox.types import (
+    CreateTranscriptionConfig,
     GetTranscriptionsCountResponse,
     GetTranscriptionsResponse,
     Transcription,
     TranscriptionTranscript,
+    WebhookAuthConfig,
 )
-from soniox.uploads import ProgressCallback, UploadSource
 
-from ._base import AsyncNamespace, SyncNamespace, aiterate_pages, iterate_pages
-
-if TYPE_CHECKING:
-    from soniox.client import _ClientBase  # pyright: ignore[reportPrivateUsage]
+from ._base import AsyncNamespace, SyncNamespace
+from .webhooks import Webhooks
 
 __all__ = [
     "DEFAULT_MODEL",
@@ -158,6 +162,9 @@ class JobArgs(_JobCore, TranscriptionOptions, total=False):
 
 class WebhookFileArgs(_JobCore, _FileSource, BaseTranscriptionOptions, total=False):
     """Keywords of :meth:`Stt.transcribe_file_with_webhook` (``webhook_url`` is its argument)."""
+
+    webhook_auth: WebhookAuthConfig | None
+    """The header Soniox sends with the webhook (default: the client's webhook secret)."""
 
 
 class FileJobArgs(JobArgs, _FileSource, total=False):
@@ -245,7 +252,7 @@ def _timeout(timeout: float | None, timeout_sec: float | None, name: str) -> flo
 
 
 def _create(
-    client: _ClientBase,
+    client: ApiClient,
     model: str,
     file_id: str | None,
     audio_url: str | None,
@@ -253,6 +260,7 @@ def _create(
     config: CreateTranscriptionConfig | None,
     options: TranscriptionOptions,
 ) -> Flow[Transcription]:
+    model, client_reference_id = config_overrides(config, model, client_reference_id)
     payload = build_payload(
         model=model,
         file_id=file_id,
@@ -267,7 +275,7 @@ _TRANSLATION_KEYS = ("to", "source", "between")
 
 
 def _workflow(
-    client: _ClientBase,
+    client: ApiClient,
     args: Mapping[str, Any],
     *,
     translate: bool = False,
@@ -292,6 +300,7 @@ def _workflow(
     progress = take("progress", None)
     on_status = take("on_status", None)
     translation = {key: take(key, None) for key in _TRANSLATION_KEYS} if translate else None
+    model, reference = config_overrides(config, model, reference)
     merged = merge_options(config, rest)
     if translation is not None:
         merged = translate_options(options=merged, **translation)
@@ -311,7 +320,18 @@ def _workflow(
         policy=poll,
         progress=progress,
         on_status=on_status,
+        raise_on_error=False,
     )
+
+
+def _with_webhook(client: ApiClient, url: str, args: Mapping[str, Any]) -> dict[str, Any]:
+    """``args`` plus the ``webhook_*`` fields for ``url``, authenticated as the official SDK
+    does: ``webhook_auth``, else the client's webhook secret (explicit header keywords win)."""
+    rest = dict(args)
+    auth: WebhookAuthConfig | None = rest.pop("webhook_auth", None)
+    config = client.config
+    hooks = Webhooks(config.webhook_secret, config.webhook_header)
+    return {**hooks.webhook_payload(url, auth=auth), **rest}
 
 
 def _job(flow: Flow[TranscribeOutcome]) -> Flow[Transcription]:
@@ -329,7 +349,7 @@ class _Batch:
     """The items of a ``transcribe_many`` call and how to build each one's flow."""
 
     def __init__(
-        self, client: _ClientBase, sources: Iterable[BatchSource], args: Mapping[str, Any]
+        self, client: ApiClient, sources: Iterable[BatchSource], args: Mapping[str, Any]
     ) -> None:
         if isinstance(sources, str | bytes):
             raise ClientValidationError(
@@ -433,7 +453,7 @@ class Stt(SyncNamespace):
         """Delete a job if it exists; True if it was deleted."""
         return self._run(delete_flow(self._client, transcription_id, missing_ok=True))
 
-    def delete_all(self, *, limit: int = 1000) -> int:
+    def delete_all(self, limit: int = 1000) -> int:
         """Delete every job; returns how many (a processing job stops it: ConflictError)."""
         return self._run(delete_all_flow(self._client, limit))
 
@@ -441,7 +461,7 @@ class Stt(SyncNamespace):
         """Delete a job and the uploaded file it was made from."""
         self._run(destroy_flow(self._client, transcription_id))
 
-    def destroy_all(self, *, limit: int = 1000) -> int:
+    def destroy_all(self, limit: int = 1000) -> int:
         """Delete every job and its uploaded file; returns how many jobs."""
         return self._run(destroy_all_flow(self._client, limit))
 
@@ -461,7 +481,7 @@ class Stt(SyncNamespace):
         *,
         timeout: float | None = None,
         poll: PollingPolicy | None = None,
-        raise_on_error: bool = True,
+        raise_on_error: bool = False,
         on_status: StatusCallback | None = None,
         interval_sec: float | None = None,
         timeout_sec: float | None = None,
@@ -470,7 +490,8 @@ class Stt(SyncNamespace):
 
         ``timeout`` / ``timeout_sec``: seconds (default: the client's deadline, else none) →
         WaitTimeoutError; ``interval_sec``: poll at a fixed interval (official SDK); a failed job
-        raises TranscriptionFailedError unless ``raise_on_error=False``.
+        is returned (status ``error``), as officially, or raises TranscriptionFailedError with
+        ``raise_on_error=True``.
         """
         return self._run(
             wait_flow(
@@ -510,11 +531,10 @@ class Stt(SyncNamespace):
     def transcribe_file_with_webhook(
         self, *, file: UploadSource, webhook_url: str, **args: Unpack[WebhookFileArgs]
     ) -> Transcription:
-        """Upload ``file`` and create a job that posts to ``webhook_url`` when it ends (pass
-        ``webhook_auth_header_name`` / ``_value`` to authenticate the call)."""
-        return self._run(
-            _job(_workflow(self._client, {**args, "file": file, "webhook_url": webhook_url}))
-        )
+        """Upload ``file`` and create a job that posts to ``webhook_url`` when it ends, with
+        the client's webhook secret (or ``webhook_auth=WebhookAuthConfig(...)``) as its header."""
+        args_ = _with_webhook(self._client, webhook_url, {**args, "file": file})
+        return self._run(_job(_workflow(self._client, args_)))
 
     def transcribe_and_wait(self, **args: Unpack[TranscribeWaitArgs]) -> Transcription:
         """Create a job and wait for it; ``delete_after`` deletes job and file when done — also
@@ -639,7 +659,7 @@ class AsyncStt(AsyncNamespace):
         """Delete a job if it exists; True if it was deleted."""
         return await self._arun(delete_flow(self._client, transcription_id, missing_ok=True))
 
-    async def delete_all(self, *, limit: int = 1000) -> int:
+    async def delete_all(self, limit: int = 1000) -> int:
         """Delete every job; returns how many."""
         return await self._arun(delete_all_flow(self._client, limit))
 
@@ -647,7 +667,7 @@ class AsyncStt(AsyncNamespace):
         """Delete a job and the uploaded file it was made from."""
         await self._arun(destroy_flow(self._client, transcription_id))
 
-    async def destroy_all(self, *, limit: int = 1000) -> int:
+    async def destroy_all(self, limit: int = 1000) -> int:
         """Delete every job and its uploaded file; returns how many jobs."""
         return await self._arun(destroy_all_flow(self._client, limit))
 
@@ -667,7 +687,7 @@ class AsyncStt(AsyncNamespace):
         *,
         timeout: float | None = None,  # noqa: ASYNC109 - a wait budget: on expiry the job is kept and named
         poll: PollingPolicy | None = None,
-        raise_on_error: bool = True,
+        raise_on_error: bool = False,
         on_status: StatusCallback | None = None,
         interval_sec: float | None = None,
         timeout_sec: float | None = None,
@@ -713,9 +733,8 @@ class AsyncStt(AsyncNamespace):
         self, *, file: UploadSource, webhook_url: str, **args: Unpack[WebhookFileArgs]
     ) -> Transcription:
         """See :meth:`Stt.transcribe_file_with_webhook`."""
-        return await self._arun(
-            _job(_workflow(self._client, {**args, "file": file, "webhook_url": webhook_url}))
-        )
+        args_ = _with_webhook(self._client, webhook_url, {**args, "file": file})
+        return await self._arun(_job(_workflow(self._client, args_)))
 
     async def transcribe_and_wait(self, **args: Unpack[TranscribeWaitArgs]) -> Transcription:
         """See :meth:`Stt.transcribe_and_wait`."""

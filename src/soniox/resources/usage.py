@@ -8,16 +8,14 @@ part of it. Money is :class:`~decimal.Decimal`, never float.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Final, TypeAlias
+from typing import Final, TypeAlias
 
-from soniox.errors import ClientValidationError
+from soniox.errors import RequestValidationError
+from soniox.flows.protocol import ApiClient
 from soniox.middleware import Flow
-from soniox.types import UsageSummary, format_datetime, loads, parse_datetime
+from soniox.types import GetUsageSummaryResponse, format_datetime, loads, parse_datetime
 
 from ._base import AsyncNamespace, SyncNamespace
-
-if TYPE_CHECKING:
-    from soniox.client import _ClientBase  # pyright: ignore[reportPrivateUsage]
 
 __all__ = ["MAX_WINDOW", "AsyncUsage", "TimeInput", "Usage", "time_window", "usage_summary_flow"]
 
@@ -27,14 +25,14 @@ MAX_WINDOW: Final = timedelta(days=366)
 
 def _moment(value: object, field: str) -> datetime:
     if not isinstance(value, datetime | str):
-        raise ClientValidationError(
+        raise RequestValidationError(
             f"{field} must be a datetime or an ISO-8601 string, got {type(value).__name__}",
             field=field,
         )
     try:
         return parse_datetime(value)
     except (TypeError, ValueError) as exc:
-        raise ClientValidationError(
+        raise RequestValidationError(
             f"{field} is not an ISO-8601 date-time: {value!r}", field=field
         ) from exc
 
@@ -46,13 +44,13 @@ def time_window(
     start = _moment(start_time, "start_time")
     end = _moment(end_time, "end_time")
     if end <= start:
-        raise ClientValidationError(
+        raise RequestValidationError(
             f"end_time ({format_datetime(end)}) must be after start_time "
             f"({format_datetime(start)})",
             field="end_time",
         )
     if max_window is not None and end - start > max_window:
-        raise ClientValidationError(
+        raise RequestValidationError(
             f"the window is {(end - start).total_seconds() / 86400:.1f} days; "
             f"at most {max_window.days} are allowed",
             field="end_time",
@@ -61,8 +59,8 @@ def time_window(
 
 
 def usage_summary_flow(
-    client: _ClientBase, start_time: TimeInput, end_time: TimeInput
-) -> Flow[UsageSummary]:
+    client: ApiClient, start_time: TimeInput, end_time: TimeInput
+) -> Flow[GetUsageSummaryResponse]:
     """``GET /usage/summary`` for a window of at most 366 days."""
     start, end = time_window(start_time, end_time, max_window=MAX_WINDOW)
     response = yield from client.request_flow(
@@ -71,7 +69,7 @@ def usage_summary_flow(
         params={"start_time": start, "end_time": end},
         operation="usage.summary",
     )
-    return loads(response.content, UsageSummary)
+    return loads(response.content, GetUsageSummaryResponse)
 
 
 class Usage(SyncNamespace):
@@ -79,7 +77,7 @@ class Usage(SyncNamespace):
 
     __slots__ = ()
 
-    def summary(self, start_time: TimeInput, end_time: TimeInput) -> UsageSummary:
+    def summary(self, start_time: TimeInput, end_time: TimeInput) -> GetUsageSummaryResponse:
         """Daily usage per model and in total over ``[start_time, end_time)`` (≤ 366 days)."""
         return self._run(usage_summary_flow(self._client, start_time, end_time))
 
@@ -89,6 +87,6 @@ class AsyncUsage(AsyncNamespace):
 
     __slots__ = ()
 
-    async def summary(self, start_time: TimeInput, end_time: TimeInput) -> UsageSummary:
+    async def summary(self, start_time: TimeInput, end_time: TimeInput) -> GetUsageSummaryResponse:
         """Daily usage per model and in total over ``[start_time, end_time)`` (≤ 366 days)."""
         return await self._arun(usage_summary_flow(self._client, start_time, end_time))

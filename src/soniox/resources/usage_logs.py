@@ -7,25 +7,48 @@ The window filters by each request's end time, ``[start_time, end_time)``; ``sor
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from typing import TYPE_CHECKING
+from typing import Any, Final
 
+from soniox.flows.checks import MAX_PAGE_LIMIT, check_optional_str
+from soniox.flows.pages import (
+    Listing,
+    PageFlow,
+    aiterate_pages,
+    iterate_pages,
+    list_page_flow,
+    page_walker,
+)
+from soniox.flows.protocol import ApiClient
 from soniox.middleware import Flow
-from soniox.types import GetUsageLogsResponse, UsageLogEntry, UsageLogsSort, loads
+from soniox.types import GetUsageLogsResponse, UsageLogEntry, UsageLogsSort
 
-from ._base import AsyncNamespace, Page, PageFlow, SyncNamespace, aiterate_pages, iterate_pages
-from ._checks import MAX_PAGE_LIMIT, check_limit, check_optional_str
+from ._base import AsyncNamespace, SyncNamespace
 from .usage import TimeInput, time_window
 
-if TYPE_CHECKING:
-    from soniox.client import _ClientBase  # pyright: ignore[reportPrivateUsage]
+__all__ = [
+    "USAGE_LOGS",
+    "AsyncUsageLogs",
+    "UsageLogs",
+    "list_usage_logs_flow",
+    "usage_logs_page_flow",
+]
 
-__all__ = ["AsyncUsageLogs", "UsageLogs", "list_usage_logs_flow", "usage_logs_page_flow"]
-
+USAGE_LOGS: Final = Listing(
+    "/usage-logs", GetUsageLogsResponse, lambda page: page.usage_logs, "usage_logs.list"
+)
 _ASC = UsageLogsSort.END_TIME_ASC
 
 
+def _window(
+    start_time: TimeInput, end_time: TimeInput, sort: UsageLogsSort | str
+) -> dict[str, Any]:
+    start, end = time_window(start_time, end_time)
+    check_optional_str(sort, "sort")
+    return {"start_time": start, "end_time": end, "sort": str(sort)}
+
+
 def list_usage_logs_flow(
-    client: _ClientBase,
+    client: ApiClient,
     start_time: TimeInput,
     end_time: TimeInput,
     limit: int = MAX_PAGE_LIMIT,
@@ -33,39 +56,22 @@ def list_usage_logs_flow(
     cursor: str | None = None,
 ) -> Flow[GetUsageLogsResponse]:
     """``GET /usage-logs``: one page and the cursor of the next."""
-    start, end = time_window(start_time, end_time)
-    check_limit(limit)
-    check_optional_str(sort, "sort")
-    check_optional_str(cursor, "cursor")
-    response = yield from client.request_flow(
-        "GET",
-        "/usage-logs",
-        params={
-            "start_time": start,
-            "end_time": end,
-            "limit": limit,
-            "sort": str(sort),
-            "cursor": cursor,
-        },
-        operation="usage_logs.list",
+    params = _window(start_time, end_time, sort)
+    return (
+        yield from list_page_flow(client, USAGE_LOGS, limit=limit, cursor=cursor, params=params)
     )
-    return loads(response.content, GetUsageLogsResponse)
 
 
 def usage_logs_page_flow(
-    client: _ClientBase,
+    client: ApiClient,
     start_time: TimeInput,
     end_time: TimeInput,
     limit: int = MAX_PAGE_LIMIT,
     sort: UsageLogsSort | str = _ASC,
 ) -> PageFlow[UsageLogEntry]:
     """The page flow ``list_all`` walks."""
-
-    def page(cursor: str | None) -> Flow[Page[UsageLogEntry]]:
-        result = yield from list_usage_logs_flow(client, start_time, end_time, limit, sort, cursor)
-        return Page(result.usage_logs, result.next_page_cursor)
-
-    return page
+    params = _window(start_time, end_time, sort)
+    return page_walker(client, USAGE_LOGS, limit=limit, params=params)
 
 
 class UsageLogs(SyncNamespace):

@@ -5,12 +5,18 @@ Soniox does not sign webhooks: it adds the header you configured when creating t
 with the secret, and this module does, in constant time (:func:`hmac.compare_digest`) with a
 case-insensitive header lookup.
 
-Configuration: the ``secret`` and ``header_name`` given to :class:`Webhooks`, else the environment
-(``SONIOX_API_WEBHOOK_SECRET``, ``SONIOX_API_WEBHOOK_HEADER``), else the header name
-``X-Soniox-Webhook-Secret``. Unlike the official SDK, which lets every request through when no
-secret is configured, :meth:`Webhooks.verify` *refuses* then (:class:`WebhookNotConfiguredError`)
-unless you opted out with ``allow_unauthenticated=True``. The secret never appears in a repr or
-an error. No I/O: the same object serves the sync and the async client.
+Configuration: a per-call ``auth=WebhookAuthConfig(name, value)``, else the ``secret`` and
+``header_name`` given to :class:`Webhooks` (the client's ``webhook_secret`` /
+``webhook_signature_header``), else the environment (``SONIOX_API_WEBHOOK_SECRET``,
+``SONIOX_API_WEBHOOK_HEADER``), else the header name ``X-Soniox-Webhook-Secret``.
+
+With no secret anywhere, the official SDK lets every request through, and so does this one — code
+written for it keeps working — but it logs a warning on the ``soniox.webhooks`` logger (once per
+:class:`Webhooks`; a log record, not a ``warnings`` warning, so ``-W error`` cannot turn it into a
+failure the official SDK would not have), and ``Webhooks(require_secret=True)`` (or ``SonioxConfig(
+webhook_require_secret=True)``) refuses instead with
+:class:`~soniox.errors.WebhookNotConfiguredError`: what a production receiver should do. The
+secret never appears in a repr or an error. No I/O: the same object serves both clients.
 
 ::
 
@@ -23,13 +29,19 @@ an error. No I/O: the same object serves the sync and the async client.
 from __future__ import annotations
 
 import hmac
+import logging
 import os
 from collections.abc import Iterable, Mapping
 from typing import Any, Final, Protocol, TypeAlias, cast
 from urllib.parse import urlsplit
 
-from soniox.errors import ClientValidationError, DecodeError, WebhookSignatureError
-from soniox.types import WebhookEvent, loads, structure
+from soniox.errors import (
+    ClientValidationError,
+    DecodeError,
+    WebhookNotConfiguredError,
+    WebhookSignatureError,
+)
+from soniox.types import WebhookAuthConfig, WebhookEvent, loads, structure
 
 __all__ = [
     "DEFAULT_WEBHOOK_HEADER",
@@ -54,9 +66,7 @@ WebhookHeaders: TypeAlias = "Mapping[str, str] | _HasItems | Iterable[tuple[str,
 headers object (anything with ``items()``), or ``(name, value)`` pairs."""
 
 
-class WebhookNotConfiguredError(ClientValidationError):
-    """No webhook secret is configured, so no request can be trusted: configure one (argument or
-    ``SONIOX_API_WEBHOOK_SECRET``) or pass ``allow_unauthenticated=True`` knowingly."""
+log = logging.getLogger("soniox.webhooks")
 
 
 def _header(headers: WebhookHeaders, name: str) -> str | None:
@@ -80,14 +90,14 @@ class Webhooks:
     made before the variables were set still sees them).
     """
 
-    __slots__ = ("_allow_unauthenticated", "_environ", "_header_name", "_secret")
+    __slots__ = ("_environ", "_header_name", "_require_secret", "_secret", "_warned")
 
     def __init__(
         self,
         secret: str | None = None,
         header_name: str | None = None,
         *,
-        allow_unauthenticated: bool = False,
+        require_secret: bool = False,
         environ: Mapping[str, str] | None = None,
     ) -> None:
         if secret is not None and not secret:
@@ -98,8 +108,9 @@ class Webhooks:
             )
         self._secret = secret
         self._header_name = header_name
-        self._allow_unauthenticated = allow_unauthenticated
+        self._require_secret = require_secret
         self._environ = environ
+        self._warned = False
 
     # --- configuration ----------------------------------------------------------------------------
     def _env(self) -> Mapping[str, str]:
@@ -116,38 +127,53 @@ class Webhooks:
     def _resolved_secret(self) -> str | None:
         return self._secret or self._env().get(SECRET_ENV) or None
 
+    def _auth(self, auth: WebhookAuthConfig | None) -> WebhookAuthConfig | None:
+        """The header to check: ``auth`` if given, else the configured one (None: no secret)."""
+        if auth is not None:
+            return auth
+        secret = self._resolved_secret()
+        return None if secret is None else WebhookAuthConfig(name=self.header_name, value=secret)
+
     @property
     def configured(self) -> bool:
         """True when a secret is set (argument or environment)."""
         return self._resolved_secret() is not None
 
     def with_secret(
-        self, secret: str, header_name: str | None = None, *, allow_unauthenticated: bool = False
+        self, secret: str, header_name: str | None = None, *, require_secret: bool | None = None
     ) -> Webhooks:
         """A copy configured with ``secret`` (and ``header_name``, else this one's)."""
         return Webhooks(
             secret,
             header_name if header_name is not None else self._header_name,
-            allow_unauthenticated=allow_unauthenticated,
+            require_secret=self._require_secret if require_secret is None else require_secret,
             environ=self._environ,
         )
 
     # --- receiving --------------------------------------------------------------------------------
-    def verify(self, headers: WebhookHeaders) -> None:
+    def verify(self, headers: WebhookHeaders, *, auth: WebhookAuthConfig | None = None) -> None:
         """Check the auth header in constant time; :class:`~soniox.errors.WebhookSignatureError`
-        when it is missing or wrong, :class:`WebhookNotConfiguredError` when there is no secret
-        to check against (unless ``allow_unauthenticated``)."""
-        secret = self._resolved_secret()
-        name = self.header_name
-        if secret is None:
-            if self._allow_unauthenticated:
-                return
-            raise WebhookNotConfiguredError(
-                "no webhook secret is configured, so the request cannot be verified: pass "
-                f"Webhooks(secret=...) or set {SECRET_ENV} (or opt out knowingly with "
-                "allow_unauthenticated=True)",
-                field="secret",
-            )
+        when it is missing or wrong. With no secret configured and no ``auth``: accepted, with a
+        logged warning (as the official SDK accepts it), or
+        :class:`~soniox.errors.WebhookNotConfiguredError` under ``require_secret``."""
+        expected = self._auth(auth)
+        if expected is None:
+            if self._require_secret:
+                raise WebhookNotConfiguredError(
+                    "no webhook secret is configured, so the request cannot be verified: pass "
+                    f"webhook_secret=... / Webhooks(secret=...) or set {SECRET_ENV}",
+                    field="secret",
+                )
+            if not self._warned:
+                self._warned = True
+                log.warning(
+                    "accepting a webhook without checking it: no webhook secret is configured "
+                    "(set %s, or pass webhook_secret=...; require_secret=True refuses such "
+                    "requests)",
+                    SECRET_ENV,
+                )
+            return
+        name = expected.name
         received = _header(headers, name)
         if received is None:
             raise WebhookSignatureError(
@@ -155,19 +181,26 @@ class Webhooks:
             )
         # compare_digest on bytes: constant time for any characters (on str it needs ASCII).
         if not hmac.compare_digest(
-            received.encode("utf-8", "surrogateescape"), secret.encode("utf-8", "surrogateescape")
+            received.encode("utf-8", "surrogateescape"),
+            expected.value.encode("utf-8", "surrogateescape"),
         ):
             raise WebhookSignatureError(
                 f"the webhook request's {name} header does not match the configured secret",
                 header_name=name,
             )
 
-    def verify_signature(self, headers: WebhookHeaders) -> None:
+    def verify_signature(
+        self, headers: WebhookHeaders, *, auth: WebhookAuthConfig | None = None
+    ) -> None:
         """The official SDK's name for :meth:`verify`."""
-        self.verify(headers)
+        self.verify(headers, auth=auth)
 
     def unwrap(
-        self, payload: bytes | bytearray | str | Mapping[str, Any], headers: WebhookHeaders
+        self,
+        payload: bytes | bytearray | str | Mapping[str, Any],
+        headers: WebhookHeaders,
+        *,
+        auth: WebhookAuthConfig | None = None,
     ) -> WebhookEvent:
         """Verify ``headers``, then parse the body into a :class:`~soniox.types.WebhookEvent`.
 
@@ -176,7 +209,7 @@ class Webhooks:
         :class:`~soniox.errors.DecodeError`; a status added to the API later parses as an
         unknown :class:`~soniox.types.TranscriptionStatus` value.
         """
-        self.verify(headers)
+        self.verify(headers, auth=auth)
         if isinstance(payload, Mapping):
             event = structure(payload, WebhookEvent)
         else:
@@ -187,23 +220,23 @@ class Webhooks:
         return event
 
     # --- sending ----------------------------------------------------------------------------------
-    def webhook_payload(self, url: str) -> dict[str, str]:
+    def webhook_payload(self, url: str, *, auth: WebhookAuthConfig | None = None) -> dict[str, str]:
         """The ``webhook_url`` / ``webhook_auth_header_name`` / ``_value`` fields of a create
-        request, so Soniox sends the header :meth:`verify` expects. Without a secret only
-        ``webhook_url`` is returned."""
+        request, so Soniox sends the header :meth:`verify` expects (``auth``'s, else the
+        configured one). Without a secret only ``webhook_url`` is returned."""
         parts = urlsplit(url) if isinstance(url, str) else None  # pyright: ignore[reportUnnecessaryIsInstance]
         if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
             raise ClientValidationError(
                 f"webhook_url must be an absolute http(s) URL, got {url!r}", field="webhook_url"
             )
         fields = {"webhook_url": url}
-        secret = self._resolved_secret()
-        if secret is not None:
-            fields["webhook_auth_header_name"] = self.header_name
-            fields["webhook_auth_header_value"] = secret
+        expected = self._auth(auth)
+        if expected is not None:
+            fields["webhook_auth_header_name"] = expected.name
+            fields["webhook_auth_header_value"] = expected.value
         return fields
 
     def __repr__(self) -> str:
         state = "configured" if self.configured else "not configured"
-        extra = ", allow_unauthenticated=True" if self._allow_unauthenticated else ""
+        extra = ", require_secret=True" if self._require_secret else ""
         return f"Webhooks(header_name={self.header_name!r}, secret={state}{extra})"

@@ -28,6 +28,7 @@ from .render import (
     iter_cues,
     render_by_speaker,
     render_text,
+    render_tokens,
     srt_timestamp,
     to_srt,
     to_vtt,
@@ -43,6 +44,7 @@ from .stream import (
 __all__ = [
     # rendering
     "render_text",
+    "render_tokens",
     "render_by_speaker",
     "to_srt",
     "to_vtt",

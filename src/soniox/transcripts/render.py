@@ -22,6 +22,7 @@ before it starts.
 
 from __future__ import annotations
 
+import itertools
 import textwrap
 from collections.abc import Iterable, Iterator
 from typing import Final, Literal, Protocol, TypeAlias
@@ -41,6 +42,7 @@ __all__ = [
     "iter_cues",
     "render_by_speaker",
     "render_text",
+    "render_tokens",
     "srt_timestamp",
     "to_srt",
     "to_vtt",
@@ -149,6 +151,33 @@ def render_by_speaker(
         parts.append(token.text)
     flush()
     return "\n\n".join(paragraphs)
+
+
+def render_tokens(final_tokens: Iterable[TokenLike], non_final_tokens: Iterable[TokenLike]) -> str:
+    """The official SDK's live rendering (``soniox.utils.render_tokens``), output for output.
+
+    Final tokens, then non-final ones, as one string: ``Speaker N:`` where the speaker changes
+    (a blank line before every speaker after the first), ``[en]`` — ``[Translation] [es]`` for
+    translated text — on a new line where the language changes (the text after it loses its
+    leading space). Unlike the other renderers it keeps every token, ``<end>``/``<fin>``
+    included, as the official function does.
+    """
+    pieces: list[str] = []
+    speaker: str | None = None
+    language: str | None = None
+    for token in itertools.chain(final_tokens, non_final_tokens):
+        text = token.text or ""
+        if token.speaker is not None and token.speaker != speaker:
+            pieces.append("Speaker " if speaker is None else "\n\nSpeaker ")
+            pieces.append(f"{token.speaker}:")
+            speaker, language = token.speaker, None
+        if token.language is not None and token.language != language:
+            language = token.language
+            marker = "[Translation] " if token.translation_status == _TRANSLATION else ""
+            pieces.append(f"\n{marker}[{language}] ")
+            text = text.lstrip()
+        pieces.append(text)
+    return "".join(pieces)
 
 
 # --- subtitles ------------------------------------------------------------------------------

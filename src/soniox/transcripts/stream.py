@@ -11,25 +11,25 @@ the tokens already yielded are skipped (at most ``max_resumes`` times). Errors b
 (404 unknown id, 409 not completed yet or failed) raise the usual typed errors from the first
 ``next()``.
 
-The logic lives once, in :class:`_Download`; the sync and async iterators only move bytes.
+The logic lives once, in :class:`_Download` (the request, parsing and counting, the resume
+policy); the sync and async iterators are thin shells that only make the I/O calls — send the
+request, read the body, close it — blocking or awaited.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator
 from types import TracebackType
-from typing import TYPE_CHECKING, Final
+from typing import Any, Final
 from urllib.parse import quote
 
 from soniox.errors import ClientValidationError, ResponseLostError
+from soniox.flows.protocol import AsyncApiClient, SyncApiClient
 from soniox.middleware import Flow, sleep
 from soniox.transport.response import Response
 from soniox.types import TranscriptionTranscriptToken
 
 from ._parser import TranscriptParser
-
-if TYPE_CHECKING:
-    from soniox.client import AsyncSonioxClient, SonioxClient
 
 __all__ = [
     "AsyncTranscriptTokenStream",
@@ -44,13 +44,25 @@ _RESUME_DELAY_MAX_S: Final = 2.0
 
 
 class _Download:
-    """What both iterators share: the request, a parser per attempt, the resume policy."""
+    """What both iterators share: the request, a parser per attempt, the count of tokens handed
+    out, the resume policy. Per attempt a shell calls :meth:`open`, then, inside ``with
+    download.attempt():``, feeds each chunk of the body (:meth:`feed`) and calls :meth:`end`;
+    after the last attempt it hands out :meth:`last_tokens`."""
 
-    __slots__ = ("client", "keep_text", "max_resumes", "parser", "resumes", "transcription_id")
+    __slots__ = (
+        "client",
+        "count",
+        "keep_text",
+        "max_resumes",
+        "parser",
+        "resumes",
+        "tail",
+        "transcription_id",
+    )
 
     def __init__(
         self,
-        client: SonioxClient | AsyncSonioxClient,
+        client: SyncApiClient | AsyncApiClient,
         transcription_id: str,
         *,
         keep_text: bool,
@@ -67,7 +79,10 @@ class _Download:
         self.keep_text = keep_text
         self.max_resumes = max_resumes
         self.resumes = 0
+        self.count = 0
         self.parser: TranscriptParser[Token] = TranscriptParser(Token, keep_text=keep_text)
+        self.tail: list[Token] | None = None
+        """The tokens the end of the body completed; None until the body was read whole."""
 
     def open(self) -> Flow[Response]:
         """Send the request (after a short pause when resuming); a fresh parser goes with it."""
@@ -78,13 +93,35 @@ class _Download:
         request = client.build_request("GET", path, operation="stt.iter_tokens", stream=True)
         return (yield from client.call(request))
 
-    def lost(self, exc: ResponseLostError, yielded: int) -> None:
-        """The body broke off after ``yielded`` tokens: resume, or re-raise when out of tries."""
+    def attempt(self) -> _Attempt:
+        """Around reading one response: a body cut short resumes (see :meth:`lost`)."""
+        return _Attempt(self)
+
+    def feed(self, chunk: bytes) -> Iterator[Token]:
+        """The tokens ``chunk`` completes, each counted as it is handed out."""
+        return self._counted(self.parser.feed(chunk))
+
+    def end(self) -> None:
+        """The body ended: its last tokens become :attr:`tail` (DecodeError if incomplete)."""
+        self.tail = self.parser.close()
+
+    def last_tokens(self) -> Iterator[Token]:
+        """The tail, counted (after the response was released)."""
+        return self._counted(self.tail or [])
+
+    def _counted(self, tokens: list[Token]) -> Iterator[Token]:
+        for token in tokens:
+            self.count += 1
+            yield token
+
+    def lost(self, exc: ResponseLostError) -> None:
+        """The body broke off after :attr:`count` tokens: resume (a fresh parser skipping those
+        tokens), or re-raise when out of tries."""
         if self.resumes >= self.max_resumes:
             raise exc
         self.resumes += 1
         previous = self.parser
-        self.parser = TranscriptParser(Token, keep_text=self.keep_text, skip=yielded)
+        self.parser = TranscriptParser(Token, keep_text=self.keep_text, skip=self.count)
         self.parser.id = previous.id
         self.parser.text = previous.text
 
@@ -95,11 +132,35 @@ class _Download:
         )
 
 
+class _Attempt:
+    """``with download.attempt():`` — a :class:`ResponseLostError` inside is either swallowed
+    (the download will resume: the shell opens the request again) or re-raised when out of
+    tries. Other failures, and the shell being closed early, pass through."""
+
+    __slots__ = ("_download",)
+
+    def __init__(self, download: _Download) -> None:
+        self._download = download
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, typ: type[BaseException] | None, exc: BaseException | None, tb: Any) -> bool:
+        if isinstance(exc, ResponseLostError):
+            self._download.lost(exc)
+            return True
+        return False
+
+
 class _StreamInfo:
     """The attributes both stream classes show while and after iterating."""
 
     _download: _Download
-    count: int
+
+    @property
+    def count(self) -> int:
+        """Tokens handed out so far."""
+        return self._download.count
 
     @property
     def id(self) -> str:
@@ -124,31 +185,20 @@ class TranscriptTokenStream(_StreamInfo, Iterator[Token]):
     """The tokens of a transcript, parsed as the body arrives. Iterate it once; ``close()`` (or
     a ``with`` block) releases the connection when you stop early. ``count``: tokens so far."""
 
-    def __init__(self, client: SonioxClient, download: _Download) -> None:
+    def __init__(self, client: SyncApiClient, download: _Download) -> None:
         self._client = client
         self._download = download
-        self.count = 0
         self._tokens = self._generate()
 
     def _generate(self) -> Generator[Token, None, None]:
         download = self._download
-        while True:
+        while download.tail is None:
             response = self._client.run(download.open())
-            try:
-                with response:
-                    parser = download.parser
-                    for chunk in response.iter_bytes():
-                        for token in parser.feed(chunk):
-                            self.count += 1
-                            yield token
-                    tokens = parser.close()
-            except ResponseLostError as exc:
-                download.lost(exc, self.count)
-                continue
-            for token in tokens:
-                self.count += 1
-                yield token
-            return
+            with download.attempt(), response:
+                for chunk in response.iter_bytes():
+                    yield from download.feed(chunk)
+                download.end()
+        yield from download.last_tokens()
 
     def __next__(self) -> Token:
         return next(self._tokens)
@@ -175,31 +225,23 @@ class TranscriptTokenStream(_StreamInfo, Iterator[Token]):
 class AsyncTranscriptTokenStream(_StreamInfo, AsyncIterator[Token]):
     """:class:`TranscriptTokenStream` for the async client (``async for``, ``aclose()``)."""
 
-    def __init__(self, client: AsyncSonioxClient, download: _Download) -> None:
+    def __init__(self, client: AsyncApiClient, download: _Download) -> None:
         self._client = client
         self._download = download
-        self.count = 0
         self._tokens = self._generate()
 
     async def _generate(self) -> AsyncGenerator[Token, None]:
         download = self._download
-        while True:
+        while download.tail is None:
             response = await self._client.arun(download.open())
-            try:
+            with download.attempt():
                 async with response:
-                    parser = download.parser
                     async for chunk in response.aiter_bytes():
-                        for token in parser.feed(chunk):
-                            self.count += 1
+                        for token in download.feed(chunk):
                             yield token
-                    tokens = parser.close()
-            except ResponseLostError as exc:
-                download.lost(exc, self.count)
-                continue
-            for token in tokens:
-                self.count += 1
-                yield token
-            return
+                    download.end()
+        for token in download.last_tokens():
+            yield token
 
     async def __anext__(self) -> Token:
         return await anext(self._tokens)
@@ -224,7 +266,7 @@ class AsyncTranscriptTokenStream(_StreamInfo, AsyncIterator[Token]):
 
 
 def iter_transcript_tokens(
-    client: SonioxClient,
+    client: SyncApiClient,
     transcription_id: str,
     *,
     keep_text: bool = False,
@@ -242,7 +284,7 @@ def iter_transcript_tokens(
 
 
 def aiter_transcript_tokens(
-    client: AsyncSonioxClient,
+    client: AsyncApiClient,
     transcription_id: str,
     *,
     keep_text: bool = False,

@@ -8,6 +8,7 @@ Retry-After, deadlines) in microseconds without real waiting.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from typing import Protocol, runtime_checkable
 
@@ -49,6 +50,10 @@ class Clock(Protocol):
 
     def sleep(self, seconds: float) -> None: ...
 
+    def wait(self, event: threading.Event, seconds: float) -> bool:
+        """Sleep ``seconds``, or less once ``event`` is set; True if it was (interruptible sleep)."""
+        ...
+
     async def asleep(self, seconds: float) -> None: ...
 
 
@@ -66,6 +71,9 @@ class SystemClock:
     def sleep(self, seconds: float) -> None:
         if seconds > 0:
             time.sleep(seconds)
+
+    def wait(self, event: threading.Event, seconds: float) -> bool:
+        return event.wait(max(0.0, seconds))
 
     async def asleep(self, seconds: float) -> None:
         await asyncio.sleep(max(0.0, seconds))
@@ -102,6 +110,12 @@ class FakeClock:
     def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
         self._now += max(0.0, seconds)
+
+    def wait(self, event: threading.Event, seconds: float) -> bool:
+        """Sleep (instantly, recorded) unless ``event`` is already set."""
+        if not event.is_set():
+            self.sleep(seconds)
+        return event.is_set()
 
     async def asleep(self, seconds: float) -> None:
         self.sleep(seconds)

@@ -8,6 +8,7 @@ a ``with`` block does that.
 
 from __future__ import annotations
 
+import http
 import json
 from collections.abc import (
     AsyncIterable,
@@ -22,6 +23,8 @@ from types import TracebackType
 from typing import Any
 
 import attrs
+
+from soniox.errors import error_from_response
 
 from .request import Headers, HeadersInput, Request
 
@@ -96,6 +99,32 @@ class Response:
         return self.status >= 400
 
     @property
+    def status_code(self) -> int:
+        """``status`` under httpx's name (what code written for the official SDK reads)."""
+        return self.status
+
+    @property
+    def reason_phrase(self) -> str:
+        """The standard phrase of the status (``"Not Found"``), as httpx gives it."""
+        try:
+            return http.HTTPStatus(self.status).phrase
+        except ValueError:
+            return ""
+
+    def raise_for_status(self) -> Response:
+        """Raise the typed :class:`~soniox.errors.SonioxAPIError` of an error status (>= 400);
+        returns the response otherwise, as httpx does. A streamed body is read first."""
+        if self.status >= 400:
+            raise error_from_response(
+                self.status,
+                self.headers,
+                self.content if self.is_stream_consumed else None,
+                reason=self.reason_phrase,
+                response=self,
+            )
+        return self
+
+    @property
     def is_stream_consumed(self) -> bool:
         """True once the body was read or closed."""
         return self._content is not None or self._closed
@@ -125,39 +154,49 @@ class Response:
         """The body parsed as JSON (plain Python data)."""
         return json.loads(self.content)
 
+    # The sync and async forms below are shells: which stream they may consume is decided once
+    # (_sync_stream / _async_stream, None when the body was read already), and they only make
+    # the blocking or awaited calls, closing the response when the body ends or breaks.
+    def _sync_stream(self, instead: str) -> Iterable[bytes] | None:
+        if self._content is not None:
+            return None
+        if isinstance(self._stream, Iterable):
+            return self._stream
+        raise TypeError(f"this response streams asynchronously: use {instead}()")
+
+    def _async_stream(self, instead: str) -> AsyncIterable[bytes] | None:
+        if self._content is not None:
+            return None
+        if isinstance(self._stream, AsyncIterable):
+            return self._stream
+        raise TypeError(f"this response streams synchronously: use {instead}()")
+
     def read(self) -> bytes:
         """Read the rest of a streaming body and close it; returns the whole body."""
-        if self._content is None:
-            stream = self._stream
-            if stream is None or not isinstance(stream, Iterable):
-                raise TypeError("this response streams asynchronously: use aread()")
+        stream = self._sync_stream("aread")
+        if stream is not None:
             try:
                 self._content = b"".join(stream)
             finally:
                 self.close()
-        return self._content
+        return self.content
 
     async def aread(self) -> bytes:
         """``read()`` for a response from ``asend``."""
-        if self._content is None:
-            stream = self._stream
-            if stream is None or not isinstance(stream, AsyncIterable):
-                raise TypeError("this response streams synchronously: use read()")
+        stream = self._async_stream("read")
+        if stream is not None:
             try:
                 self._content = b"".join([chunk async for chunk in stream])
             finally:
                 await self.aclose()
-        return self._content
+        return self.content
 
     def iter_bytes(self) -> Iterator[bytes]:
         """Body chunks as they arrive (the whole body at once if it was already read)."""
-        if self._content is not None:
-            if self._content:
-                yield self._content
+        stream = self._sync_stream("aiter_bytes")
+        if stream is None:
+            yield from self._read_whole()
             return
-        stream = self._stream
-        if stream is None or not isinstance(stream, Iterable):
-            raise TypeError("this response streams asynchronously: use aiter_bytes()")
         try:
             yield from stream
         finally:
@@ -165,18 +204,21 @@ class Response:
 
     async def aiter_bytes(self) -> AsyncIterator[bytes]:
         """``iter_bytes()`` for a response from ``asend``."""
-        if self._content is not None:
-            if self._content:
-                yield self._content
+        stream = self._async_stream("iter_bytes")
+        if stream is None:
+            for chunk in self._read_whole():
+                yield chunk
             return
-        stream = self._stream
-        if stream is None or not isinstance(stream, AsyncIterable):
-            raise TypeError("this response streams synchronously: use iter_bytes()")
         try:
             async for chunk in stream:
                 yield chunk
         finally:
             await self.aclose()
+
+    def _read_whole(self) -> tuple[bytes, ...]:
+        """A body that was read already, as chunks (none when it is empty)."""
+        content = self.content
+        return (content,) if content else ()
 
     def close(self) -> None:
         """Release the connection. Idempotent."""

@@ -1,14 +1,18 @@
 """Typed models of the Soniox API and the one converter that reads and writes them.
 
-Every model is a frozen, keyword-only, slotted attrs class named after its OpenAPI schema, except
-the two token types, which are msgspec Structs for speed (see :mod:`.transcriptions`). Read wire
-data with :func:`loads` / :func:`structure`, write it with :func:`dumps` / :func:`unstructure`.
-:data:`SCHEMA_TYPES` maps each OpenAPI ``components.schemas`` name to its Python type.
+Every model is a keyword-only, slotted attrs class named after its OpenAPI schema — frozen,
+except the request options the official SDK lets you change after construction
+(:class:`CreateTranscriptionConfig`, :class:`TranslationConfig`, :class:`StructuredContext` and
+its items) — and the two token types are msgspec Structs for speed (see :mod:`.transcriptions`).
+Read wire data with :func:`loads` / :func:`structure`, write it with :func:`dumps` /
+:func:`unstructure`. :data:`SCHEMA_TYPES` maps each OpenAPI ``components.schemas`` name to its
+Python type; :data:`OFFICIAL_NAMES` lists the official SDK's REST type names, all importable
+from here.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeAlias
 
 from ._converter import (
     converter,
@@ -30,6 +34,7 @@ from .common import (
     ApiError,
     ApiErrorValidationError,
     Language,
+    ModelMethods,
     OpenStrEnum,
     UtcDateTime,
     mask_secret,
@@ -66,36 +71,66 @@ from .realtime import (
     RealtimeToken,
 )
 from .transcriptions import (
+    CreateTranscriptionConfig,
     CreateTranscriptionPayload,
+    GeneralInput,
     GetTranscriptionsCountResponse,
     GetTranscriptionsPayload,
     GetTranscriptionsResponse,
     StructuredContext,
     StructuredContextGeneralItem,
+    StructuredContextInput,
     StructuredContextTranslationTerm,
     Transcription,
     TranscriptionStatus,
     TranscriptionTranscript,
     TranscriptionTranscriptToken,
     TranslationConfig,
+    TranslationConfigInput,
     TranslationStatus,
+    TranslationTermsInput,
     TranslationType,
 )
 from .usage import (
+    CONCURRENT_STREAMS_PERIODS,
     ConcurrencyCaps,
     ConcurrencyCounts,
+    ConcurrencyCurrentValues,
     ConcurrencyLimits,
+    ConcurrencyLimitValues,
     ConcurrencyScope,
+    ConcurrencyScopeValues,
+    ConcurrentStreamKind,
+    ConcurrentStreamsHistoryEntry,
+    ConcurrentStreamsPeriodSec,
+    GetConcurrencyLimitsResponse,
+    GetConcurrentStreamsHistoryPayload,
+    GetConcurrentStreamsHistoryResponse,
     GetUsageLogsPayload,
     GetUsageLogsResponse,
     GetUsageSummaryPayload,
+    GetUsageSummaryResponse,
     RequestScope,
     UsageLogEntry,
     UsageLogsSort,
     UsageSummary,
     UsageSummaryEntry,
 )
-from .webhooks import WebhookEvent
+from .webhooks import Headers, WebhookAuthConfig, WebhookEvent
+
+# --- the official SDK's other names for these types ----------------------------------------------
+SupportedLanguage = Language
+Token = RealtimeToken
+"""The official SDK's token name (``soniox.types.Token``): text, timing, confidence, finality,
+speaker, language, translation status. Realtime sessions, arriving with their issue, refine it."""
+GetTtsModelsResponse = GetTTSModelsResponse
+TtsModel = TTSModel
+TtsVoice = TTSVoice
+TtsVoiceGender = VoiceGender
+LanguageCode: TypeAlias = str
+"""A two-letter ISO-639-1 code (``"en"``); checked when a request is built."""
+StructuredContextGeneralInput: TypeAlias = GeneralInput
+StructuredContextTranslationTermsInput: TypeAlias = TranslationTermsInput
 
 SCHEMA_TYPES: dict[str, Any] = {
     "GetFilesPayload": GetFilesPayload,
@@ -131,6 +166,71 @@ SCHEMA_TYPES: dict[str, Any] = {
 }
 """OpenAPI ``components.schemas`` name → the Python type that models it (enums included)."""
 
+OFFICIAL_NAMES: tuple[str, ...] = (
+    "ApiError",
+    "ApiErrorValidationError",
+    "ConcurrencyCurrentValues",
+    "ConcurrencyLimitValues",
+    "ConcurrencyScopeValues",
+    "ConcurrentStreamKind",
+    "ConcurrentStreamsHistoryEntry",
+    "ConcurrentStreamsPeriodSec",
+    "CreateTemporaryApiKeyPayload",
+    "CreateTemporaryApiKeyResponse",
+    "CreateTranscriptionConfig",
+    "CreateTranscriptionPayload",
+    "File",
+    "GetConcurrencyLimitsResponse",
+    "GetConcurrentStreamsHistoryPayload",
+    "GetConcurrentStreamsHistoryResponse",
+    "GetFilesCountResponse",
+    "GetFilesPayload",
+    "GetFilesResponse",
+    "GetModelsResponse",
+    "GetTTSModelsResponse",
+    "GetTtsModelsResponse",
+    "GetTranscriptionsCountResponse",
+    "GetTranscriptionsPayload",
+    "GetTranscriptionsResponse",
+    "GetUsageLogsPayload",
+    "GetUsageLogsResponse",
+    "GetUsageSummaryPayload",
+    "GetUsageSummaryResponse",
+    "Language",
+    "LanguageCode",
+    "SupportedLanguage",
+    "Model",
+    "StructuredContext",
+    "StructuredContextGeneralInput",
+    "StructuredContextGeneralItem",
+    "StructuredContextInput",
+    "StructuredContextTranslationTerm",
+    "StructuredContextTranslationTermsInput",
+    "Transcription",
+    "TranscriptionStatus",
+    "TranscriptionTranscript",
+    "TranslationConfig",
+    "TranslationConfigInput",
+    "TranslationTarget",
+    "TranslationType",
+    "TTSModel",
+    "TTSVoice",
+    "TtsModel",
+    "TtsVoice",
+    "TtsVoiceGender",
+    "TemporaryApiKeyUsageType",
+    "UploadFilePayload",
+    "UsageLogEntry",
+    "UsageLogsSort",
+    "UsageSummaryEntry",
+    "Headers",
+    "WebhookAuthConfig",
+    "WebhookEvent",
+    "Token",
+)
+"""The official SDK's REST type names (``soniox.types`` of soniox 2.10.0), each importable from
+this module; its realtime, TTS-generation and voice names arrive with those features."""
+
 __all__ = [
     # converter
     "converter",
@@ -143,7 +243,9 @@ __all__ = [
     "parse_datetime",
     "format_datetime",
     "SCHEMA_TYPES",
+    "OFFICIAL_NAMES",
     # common
+    "ModelMethods",
     "OpenStrEnum",
     "UtcDateTime",
     "mask_secret",
@@ -152,6 +254,8 @@ __all__ = [
     "ApiError",
     "ApiErrorValidationError",
     "Language",
+    "SupportedLanguage",
+    "LanguageCode",
     # files
     "File",
     "GetFilesPayload",
@@ -166,6 +270,11 @@ __all__ = [
     "StructuredContextGeneralItem",
     "StructuredContextTranslationTerm",
     "StructuredContext",
+    "StructuredContextInput",
+    "StructuredContextGeneralInput",
+    "StructuredContextTranslationTermsInput",
+    "TranslationConfigInput",
+    "CreateTranscriptionConfig",
     "CreateTranscriptionPayload",
     "Transcription",
     "GetTranscriptionsPayload",
@@ -182,6 +291,10 @@ __all__ = [
     "TTSVoice",
     "TTSModel",
     "GetTTSModelsResponse",
+    "GetTtsModelsResponse",
+    "TtsModel",
+    "TtsVoice",
+    "TtsVoiceGender",
     # auth
     "TemporaryApiKeyUsageType",
     "CreateTemporaryApiKeyPayload",
@@ -189,16 +302,27 @@ __all__ = [
     # usage
     "GetUsageSummaryPayload",
     "UsageSummaryEntry",
+    "GetUsageSummaryResponse",
     "UsageSummary",
     "RequestScope",
     "UsageLogsSort",
     "GetUsageLogsPayload",
     "UsageLogEntry",
     "GetUsageLogsResponse",
+    "ConcurrencyCurrentValues",
+    "ConcurrencyLimitValues",
+    "ConcurrencyScopeValues",
+    "GetConcurrencyLimitsResponse",
     "ConcurrencyCounts",
     "ConcurrencyCaps",
     "ConcurrencyScope",
     "ConcurrencyLimits",
+    "ConcurrentStreamKind",
+    "ConcurrentStreamsPeriodSec",
+    "CONCURRENT_STREAMS_PERIODS",
+    "GetConcurrentStreamsHistoryPayload",
+    "ConcurrentStreamsHistoryEntry",
+    "GetConcurrentStreamsHistoryResponse",
     # realtime
     "AudioFormat",
     "RAW_AUDIO_FORMATS",
@@ -206,10 +330,13 @@ __all__ = [
     "FinalizeMessage",
     "KeepaliveMessage",
     "RealtimeToken",
+    "Token",
     "RealtimeResponse",
     "RealtimeErrorFrame",
     "END_TOKEN",
     "FIN_TOKEN",
     # webhooks
+    "Headers",
+    "WebhookAuthConfig",
     "WebhookEvent",
 ]

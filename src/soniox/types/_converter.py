@@ -29,7 +29,7 @@ import cattrs
 import msgspec
 from cattrs.gen import make_dict_unstructure_fn, override
 
-from .common import OpenStrEnum, omits_none
+from .common import OpenStrEnum, install_codec, omits_none
 from .realtime import FinalizeMessage, KeepaliveMessage, RealtimeErrorFrame, RealtimeResponse
 
 __all__ = [
@@ -357,3 +357,6 @@ def loads_control_message(
     if kind == "keepalive":
         return structure(message, KeepaliveMessage)
     raise _decode_error("control message", ValueError(f"unknown control type {kind!r}"))
+
+
+install_codec(structure=structure, unstructure=unstructure, loads=loads)

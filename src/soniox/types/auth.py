@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import attrs
 
-from .common import OpenStrEnum, UtcDateTime, mask_secret, omit_none
+from .common import ModelMethods, OpenStrEnum, UtcDateTime, mask_secret, omit_none
 
 __all__ = [
     "TemporaryApiKeyUsageType",
@@ -22,7 +22,7 @@ class TemporaryApiKeyUsageType(OpenStrEnum):
 
 @omit_none
 @attrs.define(frozen=True, kw_only=True)
-class CreateTemporaryApiKeyPayload:
+class CreateTemporaryApiKeyPayload(ModelMethods):
     """Request for a short-lived key (1..3600 s); sessions opened with it can be capped too."""
 
     usage_type: TemporaryApiKeyUsageType
@@ -33,7 +33,7 @@ class CreateTemporaryApiKeyPayload:
 
 
 @attrs.define(frozen=True, kw_only=True)
-class CreateTemporaryApiKeyResponse:
+class CreateTemporaryApiKeyResponse(ModelMethods):
     """The new key (``temp:...``; masked in repr) and when it expires."""
 
     api_key: str = attrs.field(repr=mask_secret)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import attrs
 
-from .common import UtcDateTime, omit_none
+from .common import ModelMethods, UtcDateTime, omit_none
 
 __all__ = [
     "File",
@@ -16,7 +16,7 @@ __all__ = [
 
 
 @attrs.define(frozen=True, kw_only=True)
-class File:
+class File(ModelMethods):
     """Metadata of an uploaded audio file (``POST /v1/files``, ``GET /v1/files/{id}``)."""
 
     id: str
@@ -28,7 +28,7 @@ class File:
 
 @omit_none
 @attrs.define(frozen=True, kw_only=True)
-class GetFilesPayload:
+class GetFilesPayload(ModelMethods):
     """Query of ``GET /v1/files``; unset fields are not sent (the server defaults ``limit``)."""
 
     limit: int | None = None
@@ -36,7 +36,7 @@ class GetFilesPayload:
 
 
 @attrs.define(frozen=True, kw_only=True)
-class GetFilesResponse:
+class GetFilesResponse(ModelMethods):
     """One page of files; ``next_page_cursor`` is None on the last page."""
 
     files: list[File]
@@ -44,7 +44,7 @@ class GetFilesResponse:
 
 
 @attrs.define(frozen=True, kw_only=True)
-class GetFilesCountResponse:
+class GetFilesCountResponse(ModelMethods):
     """File counts, split by where they were uploaded from."""
 
     total: int
@@ -54,7 +54,7 @@ class GetFilesCountResponse:
 
 @omit_none
 @attrs.define(frozen=True, kw_only=True)
-class UploadFilePayload:
+class UploadFilePayload(ModelMethods):
     """Form fields sent next to the ``file`` part of a multipart upload."""
 
     client_reference_id: str | None = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import attrs
 
-from .common import Language, OpenStrEnum
+from .common import Language, ModelMethods, OpenStrEnum
 
 __all__ = [
     "TranscriptionMode",
@@ -26,7 +26,7 @@ class TranscriptionMode(OpenStrEnum):
 
 
 @attrs.define(frozen=True, kw_only=True)
-class TranslationTarget:
+class TranslationTarget(ModelMethods):
     """A one-way translation target and the source languages it accepts."""
 
     target_language: str
@@ -35,7 +35,7 @@ class TranslationTarget:
 
 
 @attrs.define(frozen=True, kw_only=True)
-class Model:
+class Model(ModelMethods):
     """A speech-to-text model. Aliases carry ``aliased_model_id``.
 
     ``one_way_translation`` / ``two_way_translation`` are None or ``"all_languages"`` (then the
@@ -60,7 +60,7 @@ class Model:
 
 
 @attrs.define(frozen=True, kw_only=True)
-class GetModelsResponse:
+class GetModelsResponse(ModelMethods):
     """All speech-to-text models, aliases included."""
 
     models: list[Model]
@@ -75,7 +75,7 @@ class VoiceGender(OpenStrEnum):
 
 
 @attrs.define(frozen=True, kw_only=True)
-class TTSVoice:
+class TTSVoice(ModelMethods):
     """A built-in TTS voice; only ``id`` is in the schema, the rest is newer and optional."""
 
     id: str
@@ -84,7 +84,7 @@ class TTSVoice:
 
 
 @attrs.define(frozen=True, kw_only=True)
-class TTSModel:
+class TTSModel(ModelMethods):
     """A text-to-speech model with its voices; the optional fields are newer than the schema."""
 
     id: str
@@ -95,12 +95,14 @@ class TTSModel:
     supports_timestamps: bool | None = None
     supports_speed_adjustment: bool | None = None
     supports_voice_cloning: bool | None = None
+    voice_cloning_max_audio_duration_ms: int | None = None
     speed_min: float | None = None
     speed_max: float | None = None
+    supports_silence_reduction: bool | None = None
 
 
 @attrs.define(frozen=True, kw_only=True)
-class GetTTSModelsResponse:
+class GetTTSModelsResponse(ModelMethods):
     """All text-to-speech models."""
 
     models: list[TTSModel]

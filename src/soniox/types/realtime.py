@@ -16,7 +16,7 @@ from typing import Literal
 import attrs
 import msgspec
 
-from .common import OpenStrEnum, mask_secret, omit_none
+from .common import ModelMethods, OpenStrEnum, mask_secret, omit_none
 from .transcriptions import StructuredContext, TranslationConfig, TranslationStatus
 
 __all__ = [
@@ -87,7 +87,7 @@ RAW_AUDIO_FORMATS: frozenset[AudioFormat] = frozenset(f for f in AudioFormat if 
 
 @omit_none
 @attrs.define(frozen=True, kw_only=True)
-class RealtimeConfig:
+class RealtimeConfig(ModelMethods):
     """The first (text) frame of a realtime session. Unset fields are not sent.
 
     ``api_key`` is the deprecated in-message credential (masked in repr); prefer sending the key
@@ -125,7 +125,7 @@ class RealtimeConfig:
 
 @omit_none
 @attrs.define(frozen=True, kw_only=True)
-class FinalizeMessage:
+class FinalizeMessage(ModelMethods):
     """Control frame: finalize everything sent so far (answered by a ``<fin>`` token)."""
 
     type: Literal["finalize"] = "finalize"
@@ -133,14 +133,16 @@ class FinalizeMessage:
 
 
 @attrs.define(frozen=True, kw_only=True)
-class KeepaliveMessage:
+class KeepaliveMessage(ModelMethods):
     """Control frame: keep an idle session open (send one at least every 20 s)."""
 
     type: Literal["keepalive"] = "keepalive"
 
 
 @omit_none
-class RealtimeToken(msgspec.Struct, frozen=True, kw_only=True, gc=False, repr_omit_defaults=True):
+class RealtimeToken(
+    msgspec.Struct, ModelMethods, frozen=True, kw_only=True, gc=False, repr_omit_defaults=True
+):
     """A realtime token. Non-final ones may still change; translated ones may lack timing."""
 
     text: str
@@ -161,7 +163,7 @@ class RealtimeToken(msgspec.Struct, frozen=True, kw_only=True, gc=False, repr_om
 
 
 @attrs.define(frozen=True, kw_only=True)
-class RealtimeResponse:
+class RealtimeResponse(ModelMethods):
     """One result frame: new final tokens, then the current non-final ones.
 
     ``final_audio_proc_ms`` is the audio finalized so far (the resume watermark);
@@ -186,7 +188,7 @@ class RealtimeResponse:
 
 @omit_none
 @attrs.define(frozen=True, kw_only=True)
-class RealtimeErrorFrame:
+class RealtimeErrorFrame(ModelMethods):
     """The error frame the server sends once before closing (also the TTS REST error body).
 
     ``error_code`` is HTTP-like (400, 401, 402, 403, 408, 413, 429, 500, 503).

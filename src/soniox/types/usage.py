@@ -1,6 +1,9 @@
-"""Usage and limits: ``/v1/usage/summary``, ``/v1/usage-logs``, ``/v1/concurrency-limits``.
+"""Usage and limits: ``/v1/usage/summary``, ``/v1/usage-logs``, ``/v1/concurrency-limits``,
+``/v1/concurrent-streams-history``.
 
-These endpoints are not in the OpenAPI snapshot; the shapes follow the official SDK 2.10. Money
+These endpoints are not in the OpenAPI snapshot; the shapes and class names follow the official
+SDK 2.10 (the names this SDK used before stay as aliases: ``UsageSummary``,
+``ConcurrencyCounts``, ``ConcurrencyCaps``, ``ConcurrencyScope``, ``ConcurrencyLimits``). Money
 is sent as decimal strings and parsed to :class:`~decimal.Decimal` (never float) and written back
 as strings.
 """
@@ -9,20 +12,33 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import Final, Literal, TypeAlias
 
 import attrs
 
-from .common import OpenStrEnum, UtcDateTime, omit_none
+from .common import ModelMethods, OpenStrEnum, UtcDateTime, omit_none
 
 __all__ = [
     "GetUsageSummaryPayload",
     "UsageSummaryEntry",
-    "UsageSummary",
+    "GetUsageSummaryResponse",
     "RequestScope",
     "UsageLogsSort",
     "GetUsageLogsPayload",
     "UsageLogEntry",
     "GetUsageLogsResponse",
+    "ConcurrencyCurrentValues",
+    "ConcurrencyLimitValues",
+    "ConcurrencyScopeValues",
+    "GetConcurrencyLimitsResponse",
+    "ConcurrentStreamKind",
+    "ConcurrentStreamsPeriodSec",
+    "CONCURRENT_STREAMS_PERIODS",
+    "GetConcurrentStreamsHistoryPayload",
+    "ConcurrentStreamsHistoryEntry",
+    "GetConcurrentStreamsHistoryResponse",
+    # earlier names of this SDK
+    "UsageSummary",
     "ConcurrencyCounts",
     "ConcurrencyCaps",
     "ConcurrencyScope",
@@ -32,7 +48,7 @@ __all__ = [
 
 @omit_none
 @attrs.define(frozen=True, kw_only=True)
-class GetUsageSummaryPayload:
+class GetUsageSummaryPayload(ModelMethods):
     """Query of ``GET /v1/usage/summary``: a UTC window of at most 366 days."""
 
     start_time: UtcDateTime
@@ -40,7 +56,7 @@ class GetUsageSummaryPayload:
 
 
 @attrs.define(frozen=True, kw_only=True)
-class UsageSummaryEntry:
+class UsageSummaryEntry(ModelMethods):
     """Daily usage of one model (None: the total); every per-day list aligns with ``days``."""
 
     model: str | None
@@ -72,7 +88,7 @@ class UsageSummaryEntry:
 
 
 @attrs.define(frozen=True, kw_only=True)
-class UsageSummary:
+class GetUsageSummaryResponse(ModelMethods):
     """Answer of ``GET /v1/usage/summary``: the total and one entry per model."""
 
     total: UsageSummaryEntry
@@ -95,7 +111,7 @@ class UsageLogsSort(OpenStrEnum):
 
 @omit_none
 @attrs.define(frozen=True, kw_only=True)
-class GetUsageLogsPayload:
+class GetUsageLogsPayload(ModelMethods):
     """Query of ``GET /v1/usage-logs``; ``limit`` 1..1000, unset fields are not sent."""
 
     start_time: UtcDateTime
@@ -106,7 +122,7 @@ class GetUsageLogsPayload:
 
 
 @attrs.define(frozen=True, kw_only=True)
-class UsageLogEntry:
+class UsageLogEntry(ModelMethods):
     """One billed request (``client_reference_id`` is ``""`` when none was given)."""
 
     uuid: str
@@ -131,7 +147,7 @@ class UsageLogEntry:
 
 
 @attrs.define(frozen=True, kw_only=True)
-class GetUsageLogsResponse:
+class GetUsageLogsResponse(ModelMethods):
     """One page of usage logs; ``next_page_cursor`` is None on the last page."""
 
     usage_logs: list[UsageLogEntry]
@@ -139,7 +155,7 @@ class GetUsageLogsResponse:
 
 
 @attrs.define(frozen=True, kw_only=True)
-class ConcurrencyCounts:
+class ConcurrencyCurrentValues(ModelMethods):
     """Streams and TTS requests running right now."""
 
     transcribe_concurrent: int
@@ -147,7 +163,7 @@ class ConcurrencyCounts:
 
 
 @attrs.define(frozen=True, kw_only=True)
-class ConcurrencyCaps:
+class ConcurrencyLimitValues(ModelMethods):
     """Configured caps; None means no cap at this scope."""
 
     transcribe_concurrent: int | None
@@ -155,16 +171,68 @@ class ConcurrencyCaps:
 
 
 @attrs.define(frozen=True, kw_only=True)
-class ConcurrencyScope:
+class ConcurrencyScopeValues(ModelMethods):
     """Current use and caps at one scope (project or organization)."""
 
-    current: ConcurrencyCounts
-    limits: ConcurrencyCaps
+    current: ConcurrencyCurrentValues
+    limits: ConcurrencyLimitValues
 
 
 @attrs.define(frozen=True, kw_only=True)
-class ConcurrencyLimits:
+class GetConcurrencyLimitsResponse(ModelMethods):
     """Answer of ``GET /v1/concurrency-limits``; the organization is checked first."""
 
-    project: ConcurrencyScope
-    organization: ConcurrencyScope
+    project: ConcurrencyScopeValues
+    organization: ConcurrencyScopeValues
+
+
+class ConcurrentStreamKind(OpenStrEnum):
+    """Which streams a concurrency history counts: speech-to-text sessions or TTS streams."""
+
+    STT = "stt"
+    TTS = "tts"
+
+
+ConcurrentStreamsPeriodSec: TypeAlias = Literal[60, 3600, 86400]
+"""The aggregation period of a concurrency history: a minute, an hour or a day."""
+CONCURRENT_STREAMS_PERIODS: Final = (60, 3600, 86400)
+
+
+@attrs.define(frozen=True, kw_only=True)
+class GetConcurrentStreamsHistoryPayload(ModelMethods):
+    """Query of ``GET /v1/concurrent-streams-history``."""
+
+    start_time: UtcDateTime
+    end_time: UtcDateTime
+    period_sec: int
+    kind: ConcurrentStreamKind
+
+
+@attrs.define(frozen=True, kw_only=True)
+class ConcurrentStreamsHistoryEntry(ModelMethods):
+    """Concurrent streams over one period: ``sample_max`` is the peak; divide ``sample_sum``
+    by ``sample_count`` for the average while active, or by ``total_count`` for the average
+    over the whole period."""
+
+    period_start: UtcDateTime
+    period_sec: int
+    sample_min: int
+    sample_max: int
+    sample_sum: int
+    sample_count: int
+    total_count: int
+
+
+@attrs.define(frozen=True, kw_only=True)
+class GetConcurrentStreamsHistoryResponse(ModelMethods):
+    """Every period of the window in order, without gaps (quiet periods are all zeros)."""
+
+    kind: ConcurrentStreamKind
+    entries: list[ConcurrentStreamsHistoryEntry]
+
+
+UsageSummary = GetUsageSummaryResponse
+ConcurrencyCounts = ConcurrencyCurrentValues
+ConcurrencyCaps = ConcurrencyLimitValues
+ConcurrencyScope = ConcurrencyScopeValues
+ConcurrencyLimits = GetConcurrencyLimitsResponse

@@ -8,6 +8,8 @@ from typing import Any, Protocol
 
 import attrs
 
+from soniox.emulator.audio_format import AudioDecodeError, StreamFormat
+
 __all__ = [
     "AudioDecodeError",
     "FileTranscript",
@@ -18,10 +20,6 @@ __all__ = [
     "StreamRecognizer",
     "StreamUpdate",
 ]
-
-
-class AudioDecodeError(Exception):
-    """The audio could not be understood; the message is shown to the API user."""
 
 
 @attrs.frozen(kw_only=True)
@@ -80,15 +78,6 @@ class FileTranscript:
     @property
     def text(self) -> str:
         return "".join(t.text for t in self.tokens if not t.text.startswith("<"))
-
-
-@attrs.frozen(kw_only=True)
-class StreamFormat:
-    """Realtime audio format from the config message (``auto`` means: sniff the container)."""
-
-    audio_format: str = "auto"
-    sample_rate: int | None = None
-    num_channels: int | None = None
 
 
 @attrs.frozen

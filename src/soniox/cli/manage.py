@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable
 from datetime import datetime
 
-from soniox.cli_common import (
+from soniox.cli.common import (
     EXIT_FAILURE,
     EXIT_OK,
     Output,
@@ -155,7 +155,7 @@ def run_models(args: argparse.Namespace) -> int:
     """``soniox models``."""
 
     def body(client: SonioxClient, out: Output) -> int:
-        models = client.models.list()
+        models = client.models.list().models
         if args.json:
             _json_lines(out, models)
             return EXIT_OK

@@ -159,6 +159,8 @@ def make_client(args: argparse.Namespace) -> SonioxClient:
 
 def describe_error(exc: BaseException) -> str:
     """A readable, multi-line account of an SDK error (never a secret: messages are redacted)."""
+    if isinstance(exc, TranscriptionFailedError):  # before SonioxAPIError: it is a 409 too
+        return f"transcription failed: {exc}"
     if isinstance(exc, SonioxAPIError):
         lines = [f"API error {exc.status}" + (f" {exc.error_type}" if exc.error_type else "")]
         lines.append(f"  message:    {exc.message}")
@@ -169,8 +171,6 @@ def describe_error(exc: BaseException) -> str:
         for problem in exc.validation_errors:
             lines.append(f"  - {problem.location}: {problem.message} ({problem.error_type})")
         return "\n".join(lines)
-    if isinstance(exc, TranscriptionFailedError):
-        return f"transcription failed: {exc}"
     return f"{type(exc).__name__}: {exc}"
 
 

@@ -15,22 +15,13 @@ is the independent other side of the wire) and ``soniox --help`` stays fast.
 from __future__ import annotations
 
 import argparse
-import importlib.util
-import json
-import signal
+import importlib
 import sys
-import tempfile
-import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from types import FrameType
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import Any
 
-from ._version import __version__
-
-if TYPE_CHECKING:
-    from .emulator.config import EmulatorConfig
-    from .emulator.runner import Emulator
+from soniox._version import __version__
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
@@ -40,15 +31,6 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 _Handler = Callable[[argparse.Namespace], int]
-
-# Module and distribution of every package the emulator extra brings in.
-_EMULATOR_MODULES = {
-    "h11": "h11",
-    "h2": "h2",
-    "wsproto": "wsproto",
-    "python_multipart": "python-multipart",
-    "trustme": "trustme",
-}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -75,218 +57,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 # soniox emulator -------------------------------------------------------------------------------
 def _add_emulator_command(subparsers: Any) -> None:
+    from soniox.emulator import cli as emulator_cli  # stdlib-only at import
+
     sub: argparse.ArgumentParser = subparsers.add_parser(
         "emulator",
         help="run a local Soniox-compatible server (REST + realtime WebSocket)",
-        description=(
-            "Run a local Soniox-compatible API server with fault injection. It prints its REST "
-            "base URL, WebSocket URL and the API key it accepts, and runs until Ctrl-C."
-        ),
+        description=emulator_cli.DESCRIPTION,
     )
-    sub.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    sub.add_argument("--port", type=int, default=0, help="port (default 0: any free port)")
-    sub.add_argument("--tls", action="store_true", help="also serve HTTPS/WSS on a second port")
-    sub.add_argument("--tls-port", type=int, default=0, help="TLS port (default 0: any free port)")
-    sub.add_argument(
-        "--api-key",
-        action="append",
-        dest="api_keys",
-        metavar="KEY",
-        help="API key to accept (repeatable; default: the emulator's public default key)",
-    )
-    sub.add_argument(
-        "--engine",
-        choices=("deterministic", "pocketsphinx"),
-        default=None,
-        help="recognition engine (default deterministic)",
-    )
-    sub.add_argument(
-        "--idle-timeout",
-        type=float,
-        default=None,
-        metavar="S",
-        help="close realtime sessions idle for S seconds (default 20)",
-    )
-    sub.add_argument(
-        "--storage-dir", default=None, metavar="D", help="keep uploads in D (default: temporary)"
-    )
-    sub.add_argument(
-        "--allow-non-loopback",
-        action="store_true",
-        help="allow binding an address reachable from other machines",
-    )
-    sub.add_argument(
-        "--ready-json",
-        action="store_true",
-        help="print one JSON line with the URLs, API key and pid once listening",
-    )
-    sub.add_argument("--config-stdin", action="store_true", help=argparse.SUPPRESS)
-    sub.set_defaults(handler=_run_emulator)
-
-
-def _missing_emulator_modules() -> list[str]:
-    return [dist for module, dist in _EMULATOR_MODULES.items() if not _module_available(module)]
-
-
-def _module_available(name: str) -> bool:
-    try:
-        return importlib.util.find_spec(name) is not None
-    except (ImportError, ValueError):
-        return False
-
-
-def _extra_missing_message(missing: Sequence[str]) -> str:
-    return (
-        "soniox emulator: the emulator extra is not installed "
-        f"(missing: {', '.join(missing)}).\n"
-        "Install it with:  pip install 'soniox-transport[emulator]'"
-    )
-
-
-def _emulator_config(args: argparse.Namespace, stdin: TextIO) -> EmulatorConfig:
-    from .emulator.config import EmulatorConfig
-    from .emulator.runner import config_from_json
-
-    if args.config_stdin:
-        line = stdin.readline()
-        if not line.strip():
-            raise ValueError("--config-stdin: no configuration line on standard input")
-        return config_from_json(json.loads(line))
-    fields: dict[str, Any] = {
-        "host": args.host,
-        "port": args.port,
-        "tls": args.tls,
-        "tls_port": args.tls_port,
-        "allow_non_loopback": args.allow_non_loopback,
-    }
-    if args.api_keys:
-        fields["api_keys"] = tuple(args.api_keys)
-    if args.engine is not None:
-        fields["engine"] = args.engine
-    if args.idle_timeout is not None:
-        fields["ws_idle_timeout_s"] = args.idle_timeout
-    if args.storage_dir is not None:
-        fields["storage_dir"] = args.storage_dir
-    return EmulatorConfig(**fields)
-
-
-def _run_emulator(args: argparse.Namespace) -> int:
-    missing = _missing_emulator_modules()
-    if missing:
-        print(_extra_missing_message(missing), file=sys.stderr)
-        return EXIT_USAGE
-    from .emulator.runner import Emulator
-
-    try:
-        config = _emulator_config(args, sys.stdin)
-    except (ValueError, TypeError) as exc:
-        print(f"soniox emulator: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-
-    stop = threading.Event()
-    restore = _install_stop_signals(stop)
-    try:
-        with Emulator(config) as emu, tempfile.TemporaryDirectory(prefix="soniox-ca-") as tmp:
-            info = _emulator_info(emu, Path(tmp))
-            if args.ready_json:
-                print(json.dumps(info), flush=True)
-            else:
-                _print_human(info)
-            if args.config_stdin:
-                _watch_lifeline(sys.stdin, stop)
-            while not stop.wait(0.5):
-                pass
-    except ImportError as exc:
-        name = exc.name or ""
-        if name.split(".")[0] in _EMULATOR_MODULES:
-            print(_extra_missing_message([name]), file=sys.stderr)
-        else:
-            print(f"soniox emulator: cannot start: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except OSError as exc:
-        print(f"soniox emulator: cannot listen: {exc}", file=sys.stderr)
-        return EXIT_FAILURE
-    finally:
-        restore()
-    return EXIT_OK
-
-
-def _emulator_info(emu: Emulator, tmp: Path) -> dict[str, Any]:
-    info: dict[str, Any] = {
-        "url": emu.url,
-        "rest_base_url": emu.rest_base_url,
-        "ws_url": emu.ws_url,
-        "tls_url": None,
-        "tls_rest_base_url": None,
-        "tls_ws_url": None,
-        "ca_cert_pem": None,
-        "ca_cert_file": None,
-        "api_key": emu.api_key,
-        "pid": emu.pid,
-        "storage_dir": str(emu.storage_dir),
-    }
-    if emu.config.tls:
-        ca_file = tmp / "emulator-ca.pem"
-        ca_file.write_bytes(emu.ca_cert_pem)
-        info.update(
-            tls_url=emu.tls_url,
-            tls_rest_base_url=emu.tls_rest_base_url,
-            tls_ws_url=emu.tls_ws_url,
-            ca_cert_pem=emu.ca_cert_pem.decode("ascii"),
-            ca_cert_file=str(ca_file),
-        )
-    return info
-
-
-def _print_human(info: dict[str, Any]) -> None:
-    lines = [
-        "Soniox emulator running",
-        f"  REST base URL:      {info['rest_base_url']}",
-        f"  WebSocket URL:      {info['ws_url']}",
-    ]
-    if info["tls_url"]:
-        lines += [
-            f"  TLS REST base URL:  {info['tls_rest_base_url']}",
-            f"  TLS WebSocket URL:  {info['tls_ws_url']}",
-            f"  CA certificate:     {info['ca_cert_file']}",
-        ]
-    lines += [
-        f"  API key:            {info['api_key']}",
-        "Press Ctrl-C to stop.",
-    ]
-    print("\n".join(lines), flush=True)
-
-
-def _install_stop_signals(stop: threading.Event) -> Callable[[], None]:
-    """Make SIGINT/SIGTERM set ``stop``; returns a function restoring the previous handlers."""
-    if threading.current_thread() is not threading.main_thread():
-        return lambda: None
-
-    def _handler(_signum: int, _frame: FrameType | None) -> None:
-        stop.set()
-
-    names = [name for name in ("SIGINT", "SIGTERM") if hasattr(signal, name)]
-    previous = {name: signal.signal(getattr(signal, name), _handler) for name in names}
-
-    def restore() -> None:
-        for name, handler in previous.items():
-            signal.signal(getattr(signal, name), handler)
-
-    return restore
-
-
-def _watch_lifeline(stdin: TextIO, stop: threading.Event) -> None:
-    """Stop when standard input closes: the parent that started us is gone."""
-
-    def watch() -> None:
-        try:
-            while stdin.readline():
-                pass
-        except (OSError, ValueError):
-            pass
-        stop.set()
-
-    threading.Thread(target=watch, name="soniox-emulator-lifeline", daemon=True).start()
+    emulator_cli.add_arguments(sub)
+    sub.set_defaults(handler=emulator_cli.run)
 
 
 # soniox demo ----------------------------------------------------------------------------------
@@ -308,15 +87,17 @@ def _add_demo_command(subparsers: Any) -> None:
 
 
 def _run_demo(args: argparse.Namespace) -> int:
-    missing = _missing_emulator_modules()
+    from soniox.emulator.cli import extra_missing_message, missing_modules
+
+    missing = missing_modules()
     if missing:
-        print(_extra_missing_message(missing), file=sys.stderr)
+        print(extra_missing_message(missing), file=sys.stderr)
         return EXIT_USAGE
     audio: Path | None = args.audio
     if audio is not None and not audio.is_file():
         print(f"soniox demo: no such file: {audio}", file=sys.stderr)
         return EXIT_USAGE
-    from .demo import run_demo
+    from soniox.cli.demo import run_demo
 
     try:
         run_demo(audio, engine=args.engine)
@@ -331,10 +112,10 @@ def _run_demo(args: argparse.Namespace) -> int:
 
 # API commands: arguments here (stdlib only), handlers imported when they run ------------------
 def _lazy(module: str, name: str) -> _Handler:
-    """A handler that imports ``soniox.<module>`` only when the command runs."""
+    """A handler that imports ``soniox.cli.<module>`` only when the command runs."""
 
     def handler(args: argparse.Namespace) -> int:
-        target: _Handler = getattr(importlib.import_module(f"soniox.{module}"), name)
+        target: _Handler = getattr(importlib.import_module(f"soniox.cli.{module}"), name)
         return target(args)
 
     return handler
@@ -403,7 +184,7 @@ def _add_transcribe_command(subparsers: Any) -> None:
         "--timeout", type=float, metavar="S", help="give up waiting after S seconds (per file)"
     )
     sub.add_argument("-q", "--quiet", action="store_true", help="no progress output")
-    sub.set_defaults(handler=_lazy("cli_transcribe", "run_transcribe"))
+    sub.set_defaults(handler=_lazy("transcribe", "run_transcribe"))
 
 
 def _add_files_command(subparsers: Any) -> None:
@@ -413,14 +194,14 @@ def _add_files_command(subparsers: Any) -> None:
     actions = sub.add_subparsers(title="actions", metavar="ACTION", required=True)
     ls = actions.add_parser("ls", parents=[_connection_options()], help="list uploaded files")
     ls.add_argument("--json", action="store_true", help="print JSON (one object per line)")
-    ls.set_defaults(handler=_lazy("cli_manage", "run_files_ls"))
+    ls.set_defaults(handler=_lazy("manage", "run_files_ls"))
     rm = actions.add_parser(
         "rm", parents=[_connection_options()], help="delete files by id, or --all"
     )
     rm.add_argument("ids", nargs="*", metavar="ID", help="file id")
     rm.add_argument("--all", action="store_true", help="delete every uploaded file")
     rm.add_argument("-y", "--yes", action="store_true", help="do not ask before --all")
-    rm.set_defaults(handler=_lazy("cli_manage", "run_files_rm"))
+    rm.set_defaults(handler=_lazy("manage", "run_files_rm"))
 
 
 def _add_jobs_command(subparsers: Any) -> None:
@@ -432,7 +213,7 @@ def _add_jobs_command(subparsers: Any) -> None:
     actions = sub.add_subparsers(title="actions", metavar="ACTION", required=True)
     ls = actions.add_parser("ls", parents=[_connection_options()], help="list jobs")
     ls.add_argument("--json", action="store_true", help="print JSON (one object per line)")
-    ls.set_defaults(handler=_lazy("cli_manage", "run_jobs_ls"))
+    ls.set_defaults(handler=_lazy("manage", "run_jobs_ls"))
     rm = actions.add_parser(
         "rm", parents=[_connection_options()], help="delete jobs by id, or --all"
     )
@@ -440,7 +221,7 @@ def _add_jobs_command(subparsers: Any) -> None:
     rm.add_argument("--all", action="store_true", help="delete every job")
     rm.add_argument("--with-file", action="store_true", help="also delete each job's uploaded file")
     rm.add_argument("-y", "--yes", action="store_true", help="do not ask before --all")
-    rm.set_defaults(handler=_lazy("cli_manage", "run_jobs_rm"))
+    rm.set_defaults(handler=_lazy("manage", "run_jobs_rm"))
 
 
 def _add_models_command(subparsers: Any) -> None:
@@ -451,7 +232,7 @@ def _add_models_command(subparsers: Any) -> None:
         description="The models the API offers (aliases included).",
     )
     sub.add_argument("--json", action="store_true", help="print JSON (one object per line)")
-    sub.set_defaults(handler=_lazy("cli_manage", "run_models"))
+    sub.set_defaults(handler=_lazy("manage", "run_models"))
 
 
 COMMANDS: list[Callable[[Any], None]] = [

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 import attrs
 
-from soniox.cli_common import (
+from soniox.cli.common import (
     EXIT_FAILURE,
     EXIT_OK,
     EXIT_USAGE,

@@ -1,9 +1,11 @@
-"""The network transport: httpx's connection machinery (httpcore pools + httpx's TLS set-up).
+"""The network transport: httpcore's connection pools, driven directly.
 
 Why not ``httpx.Client.send``? Per request it rebuilds URLs, merges cookies and headers, runs
 auth and event-hook flows and wraps the response — work this SDK does once (base URL, headers)
 or not at all. Going to the httpcore pool directly is what keeps a request through our whole
-middleware stack cheaper than one bare ``httpx.Client.get`` (see ``docs/performance.md``).
+middleware stack cheaper than one bare ``httpx.Client.get`` (see ``docs/performance.md``). httpx
+itself is used for one thing: building the TLS context when ``verify``/``cert``/``SSL_CERT_*``
+ask for more than httpcore's default.
 
 Lanes. Requests travel in one of three connection pools, created on first use:
 
@@ -13,7 +15,13 @@ Lanes. Requests travel in one of three connection pools, created on first use:
 
 With ``http2`` on, a request whose body is larger than ``http2_max_body`` bytes, or a stream of
 unknown length, still rides ``h1``: HTTP/2 uploads are ~9x slower in pure Python (per-frame
-flow-control bookkeeping), while small calls gain multiplexing.
+flow-control bookkeeping), while small calls gain multiplexing. The HTTP/2 lanes use the pools of
+``_http2_pools`` (httpcore's, with a GOAWAY race fixed and send progress recorded).
+
+One logic, two shells. Everything a request goes through — the httpcore request, failure
+classification, decoding, the :class:`Response` — lives in :class:`_Exchange` and :class:`_Body`;
+``send``/``asend`` and ``_SyncStream``/``_AsyncStream`` only make the blocking or awaited I/O
+calls (handle the request, read, close, iterate).
 
 Failure classification (what the retry policy relies on):
 
@@ -32,10 +40,11 @@ any timeout cut short by the call deadline  DeadlineExceededError
 ==========================================  ==============================================
 
 On the HTTP/2 lanes the connection records whether the request's last frame was written
-(``_h2fix.PROGRESS_KEY``; httpcore's ``trace`` extension as a fallback): a server cannot act on a request it never received whole, and
-many concurrent streams on a connection closed by GOAWAY fail exactly there. On HTTP/1.1 httpcore
-turns a write error into an attempt to read an early answer, so a reset while the request is
-being written surfaces as a read failure: classified as possibly processed.
+(``_http2_pools.PROGRESS_KEY``; httpcore's ``trace`` extension as a fallback): a server cannot
+act on a request it never received whole, and many concurrent streams on a connection closed by
+GOAWAY fail exactly there. On HTTP/1.1 httpcore turns a write error into an attempt to read an
+early answer, so a reset while the request is being written surfaces as a read failure:
+classified as possibly processed.
 """
 
 from __future__ import annotations
@@ -44,8 +53,16 @@ import os
 import ssl
 import threading
 import zlib
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Mapping
-from typing import Any, Final, Literal, Protocol, TypeAlias, cast
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+    Mapping,
+)
+from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, TypeAlias, TypeVar, cast
 
 import h2.errors
 import h2.events
@@ -59,12 +76,15 @@ from soniox.errors import (
     TransportError,
 )
 
-from . import _h2fix
+from . import _http2_pools
 from .base import SYSTEM_CLOCK, Clock, attempt_timeout, timeout_error
 from .request import URL, Request, StreamBody, Timeout
 from .response import RawHeaders, Response
 
-__all__ = ["HttpxTransport", "Lane", "classify_error", "never_processed"]
+if TYPE_CHECKING:
+    from soniox.config import SonioxConfig
+
+__all__ = ["HttpcoreTransport", "Lane", "classify_error", "never_processed"]
 
 Lane: TypeAlias = Literal["h1", "h2", "h2c"]
 Verify: TypeAlias = "bool | str | ssl.SSLContext"
@@ -72,10 +92,11 @@ Verify: TypeAlias = "bool | str | ssl.SSLContext"
 _ACCEPT_ENCODING: Final = (b"accept-encoding", b"gzip, deflate")
 _CHUNKED: Final = (b"transfer-encoding", b"chunked")
 _Limits: TypeAlias = tuple[Timeout, Timeout]
+_Pool = TypeVar("_Pool", httpcore.ConnectionPool, httpcore.AsyncConnectionPool)
 
 
-class HttpxTransport:
-    """Sends requests over pooled HTTP/1.1 and HTTP/2 connections; sync and async.
+class HttpcoreTransport:
+    """Sends requests over pooled HTTP/1.1 and HTTP/2 connections (httpcore's); sync and async.
 
     One instance serves both ``send`` and ``asend`` (each side has its own pools, created on
     first use). ``close()`` closes the sync pools, ``aclose()`` both.
@@ -121,8 +142,8 @@ class HttpxTransport:
         self._closed = False
 
     @classmethod
-    def from_config(cls, config: Any, *, clock: Clock | None = None) -> HttpxTransport:
-        """Build from a :class:`~soniox.config.SonioxConfig` (typed loosely to avoid a cycle)."""
+    def from_config(cls, config: SonioxConfig, *, clock: Clock | None = None) -> HttpcoreTransport:
+        """Build from a :class:`~soniox.config.SonioxConfig` (timeouts, limits, HTTP/2, TLS)."""
         return cls(
             timeout=Timeout(
                 config.connect_timeout,
@@ -193,31 +214,33 @@ class HttpxTransport:
             kwargs["proxy"] = httpcore.Proxy(self._proxy)
         return kwargs
 
-    def _sync_pool(self, lane: Lane) -> httpcore.ConnectionPool:
-        pool = self._sync_pools.get(lane)
-        if pool is None:
-            with self._lock:
-                pool = self._sync_pools.get(lane)
-                if pool is None:
-                    self._check_open()
-                    cls = _h2fix.ConnectionPool if _h2fix_used(lane) else httpcore.ConnectionPool
-                    pool = self._sync_pools[lane] = cls(**self._pool_args(lane))
+    def _new_pool(
+        self, pools: dict[Lane, _Pool], lane: Lane, stock: type[_Pool], fixed: type[_Pool]
+    ) -> _Pool:
+        """The pool of ``lane`` in ``pools`` (the sync or the async ones), made on first use."""
+        with self._lock:
+            pool = pools.get(lane)
+            if pool is None:
+                self._check_open()
+                cls = fixed if lane != "h1" and _http2_pools.SUPPORTED else stock
+                pool = pools[lane] = cls(**self._pool_args(lane))
         return pool
 
+    def _sync_pool(self, lane: Lane) -> httpcore.ConnectionPool:
+        pool = self._sync_pools.get(lane)
+        if pool is not None:
+            return pool
+        return self._new_pool(
+            self._sync_pools, lane, httpcore.ConnectionPool, _http2_pools.ConnectionPool
+        )
+
     def _async_pool(self, lane: Lane) -> httpcore.AsyncConnectionPool:
-        pool = self._async_pools.get(lane)
-        if pool is None:
-            with self._lock:
-                pool = self._async_pools.get(lane)
-                if pool is None:
-                    self._check_open()
-                    acls = (
-                        _h2fix.AsyncConnectionPool
-                        if _h2fix_used(lane)
-                        else httpcore.AsyncConnectionPool
-                    )
-                    pool = self._async_pools[lane] = acls(**self._pool_args(lane))
-        return pool
+        apool = self._async_pools.get(lane)
+        if apool is not None:
+            return apool
+        return self._new_pool(
+            self._async_pools, lane, httpcore.AsyncConnectionPool, _http2_pools.AsyncConnectionPool
+        )
 
     def _check_open(self) -> None:
         if self._closed:
@@ -244,7 +267,7 @@ class HttpxTransport:
             if len(self._ext_cache) < 64:
                 self._ext_cache[timeout] = ext
         if progress is not None:
-            key = _h2fix.PROGRESS_KEY if _h2fix.SUPPORTED else "trace"
+            key = _http2_pools.PROGRESS_KEY if _http2_pools.SUPPORTED else "trace"
             return {"timeout": ext["timeout"], key: progress}
         return ext
 
@@ -263,13 +286,15 @@ class HttpxTransport:
                 raw.append(_CHUNKED)
         return raw
 
-    # --- shared by both shells ---------------------------------------------------------------
-    def _prepare(
+    def _exchange(
         self,
         request: Request,
         content: bytes | Iterable[bytes] | AsyncIterable[bytes] | None,
-        progress: _Progress | None,
-    ) -> tuple[_Limits, httpcore.Request]:
+        progress_type: type[_Progress],
+    ) -> _Exchange:
+        """Start one attempt: its lane, limits, send progress and httpcore request."""
+        lane = self.lane(request)
+        progress = None if lane == "h1" else progress_type()
         limits = attempt_timeout(request, self._timeout, self._clock)
         url = request.url
         hreq = httpcore.Request(
@@ -279,161 +304,196 @@ class HttpxTransport:
             content=content,
             extensions=self._extensions(limits, progress),
         )
-        return limits, hreq
+        return _Exchange(request, lane, hreq, limits, progress, self._clock, self._accept_encoding)
 
-    def _response(
-        self,
-        request: Request,
-        hresp: httpcore.Response,
-        started: float,
-        *,
-        content: bytes | None = None,
-        make_stream: Callable[[_Decoder | None], Any] | None = None,
-        on_close: Callable[[], Any] | None = None,
-        on_aclose: Callable[[], Any] | None = None,
-    ) -> Response:
-        """A :class:`Response` from httpcore's answer: read (``content``) or streaming."""
-        raw_headers = hresp.headers
-        decoder = _decoder(raw_headers) if self._accept_encoding else None
-        elapsed = self._clock.now() - started
-        version = _http_version(hresp)
-        if make_stream is not None:
-            return Response(
-                hresp.status,
-                request,
-                version,
-                elapsed,
-                raw_headers=raw_headers,
-                stream=make_stream(decoder),
-                on_close=on_close,
-                on_aclose=on_aclose,
-            )
-        data = content if content is not None else b""
-        if decoder is not None:
-            data = _decode_all(decoder, data, request)
-        return Response(
-            hresp.status,
-            request,
-            version,
-            elapsed,
-            raw_headers=raw_headers,
-            content=data,
-            closed=True,
-        )
-
-    @staticmethod
-    def _streams(request: Request, hresp: httpcore.Response) -> bool:
-        """Stream the body to the caller only for successes that asked for it."""
-        return hresp.status < 400 and request.options.stream
-
-    # --- sync shell ---------------------------------------------------------------------------
+    # --- the two shells: only the I/O calls (the logic is _Exchange's) -----------------------
     def send(self, request: Request) -> Response:
-        body = request.body
-        content: bytes | Iterable[bytes] | None
-        if isinstance(body, StreamBody):
-            chunks = body.open()
-            if not isinstance(chunks, Iterable):
-                raise TypeError("an async request body cannot be sent with send(): use asend()")
-            content = chunks
-        else:
-            content = body
-        lane = self.lane(request)
-        progress = None if lane == "h1" else _Progress()
-        limits, hreq = self._prepare(request, content, progress)
-        started = self._clock.now()
+        exchange = self._exchange(request, _sync_content(request), _Progress)
         try:
-            hresp = self._sync_pool(lane).handle_request(hreq)
+            hresp = self._sync_pool(exchange.lane).handle_request(exchange.hreq)
         except Exception as exc:
-            sent = None if progress is None else progress.sent
-            raise classify_error(exc, request, limits, sent=sent) from exc
-        if self._streams(request, hresp):
-            return self._response(
-                request,
-                hresp,
-                started,
-                make_stream=lambda decoder: _SyncStream(hresp, decoder, request, limits),
-                on_close=hresp.close,
-            )
+            raise exchange.unanswered(exc) from exc
+        if exchange.streams(hresp):
+            return exchange.streaming(hresp, _SyncStream(hresp, exchange), on_close=hresp.close)
         try:
             data = hresp.read()
         except Exception as exc:
-            raise classify_error(exc, request, limits, answered=True) from exc
+            raise exchange.cut(exc) from exc
         finally:
             hresp.close()
-        return self._response(request, hresp, started, content=data)
+        return exchange.read(hresp, data)
 
-    # --- async shell --------------------------------------------------------------------------
     async def asend(self, request: Request) -> Response:
-        body = request.body
-        content: bytes | AsyncIterable[bytes] | None
-        if isinstance(body, StreamBody):
-            chunks = body.open()
-            content = _as_async(chunks) if isinstance(chunks, Iterable) else chunks
-        else:
-            content = body
-        lane = self.lane(request)
-        progress = None if lane == "h1" else _AsyncProgress()
-        limits, hreq = self._prepare(request, content, progress)
-        started = self._clock.now()
+        exchange = self._exchange(request, _async_content(request), _AsyncProgress)
         try:
-            hresp = await self._async_pool(lane).handle_async_request(hreq)
+            hresp = await self._async_pool(exchange.lane).handle_async_request(exchange.hreq)
         except Exception as exc:
-            sent = None if progress is None else progress.sent
-            raise classify_error(exc, request, limits, sent=sent) from exc
-        if self._streams(request, hresp):
-            return self._response(
-                request,
-                hresp,
-                started,
-                make_stream=lambda decoder: _AsyncStream(hresp, decoder, request, limits),
-                on_aclose=hresp.aclose,
-            )
+            raise exchange.unanswered(exc) from exc
+        if exchange.streams(hresp):
+            return exchange.streaming(hresp, _AsyncStream(hresp, exchange), on_aclose=hresp.aclose)
         try:
             data = await hresp.aread()
         except Exception as exc:
-            raise classify_error(exc, request, limits, answered=True) from exc
+            raise exchange.cut(exc) from exc
         finally:
             await hresp.aclose()
-        return self._response(request, hresp, started, content=data)
+        return exchange.read(hresp, data)
 
     # --- lifecycle --------------------------------------------------------------------------
+    def _take(self, pools: dict[Lane, _Pool]) -> list[_Pool]:
+        with self._lock:
+            taken = list(pools.values())
+            pools.clear()
+        return taken
+
     def close(self) -> None:
         """Close the sync pools (async pools need ``aclose()``)."""
-        with self._lock:
-            pools = list(self._sync_pools.values())
-            self._sync_pools.clear()
-        for pool in pools:
+        for pool in self._take(self._sync_pools):
             pool.close()
         self._closed = True
 
     async def aclose(self) -> None:
         """Close every pool."""
-        with self._lock:
-            apools = list(self._async_pools.values())
-            self._async_pools.clear()
-        for apool in apools:
+        for apool in self._take(self._async_pools):
             await apool.aclose()
         self.close()
-        self._closed = True
 
     def __repr__(self) -> str:
         lanes = sorted({*self._sync_pools, *self._async_pools})
         return (
-            f"HttpxTransport(http2={self.http2}, lanes={lanes}, "
+            f"HttpcoreTransport(http2={self.http2}, lanes={lanes}, "
             f"max_connections={self._pool_kwargs['max_connections']}, timeout={self._timeout})"
         )
 
 
-def _h2fix_used(lane: Lane) -> bool:
-    """HTTP/2 lanes use pools with httpcore's GOAWAY race fixed (see ``_h2fix``)."""
-    return lane != "h1" and _h2fix.SUPPORTED
+def _sync_content(request: Request) -> bytes | Iterable[bytes] | None:
+    body = request.body
+    if not isinstance(body, StreamBody):
+        return body
+    chunks = body.open()
+    if not isinstance(chunks, Iterable):
+        raise TypeError("an async request body cannot be sent with send(): use asend()")
+    return chunks
+
+
+def _async_content(request: Request) -> bytes | AsyncIterable[bytes] | None:
+    body = request.body
+    if not isinstance(body, StreamBody):
+        return body
+    chunks = body.open()
+    return _as_async(chunks) if isinstance(chunks, Iterable) else chunks
+
+
+async def _as_async(chunks: Iterable[bytes]) -> AsyncIterator[bytes]:
+    for chunk in chunks:
+        yield chunk
+
+
+# --- one request's way through the transport (all but the I/O) ------------------------------
+
+
+class _Exchange:
+    """One attempt of one request: the httpcore request, its limits and send progress, and
+    what becomes of httpcore's answer or failure. The shells call it around each I/O step."""
+
+    __slots__ = (
+        "accept_encoding",
+        "clock",
+        "hreq",
+        "lane",
+        "limits",
+        "progress",
+        "request",
+        "started",
+    )
+
+    def __init__(
+        self,
+        request: Request,
+        lane: Lane,
+        hreq: httpcore.Request,
+        limits: _Limits,
+        progress: _Progress | None,
+        clock: Clock,
+        accept_encoding: bool,
+    ) -> None:
+        self.request = request
+        self.lane: Lane = lane
+        self.hreq = hreq
+        self.limits = limits
+        self.progress = progress
+        self.clock = clock
+        self.accept_encoding = accept_encoding
+        self.started = clock.now()
+
+    def unanswered(self, exc: BaseException) -> SonioxError:
+        """The request failed before a status line arrived."""
+        sent = None if self.progress is None else self.progress.sent
+        return classify_error(exc, self.request, self.limits, sent=sent)
+
+    def cut(self, exc: BaseException) -> SonioxError:
+        """The body failed after the status line (the request was processed)."""
+        if isinstance(exc, zlib.error):
+            return ResponseLostError(
+                f"could not decode the compressed body of {self.request.method} "
+                f"{self.request.path}: {exc}",
+                method=self.request.method,
+                url=str(self.request.url),
+            )
+        return classify_error(exc, self.request, self.limits, answered=True)
+
+    def streams(self, hresp: httpcore.Response) -> bool:
+        """Stream the body to the caller only for successes that asked for it."""
+        return hresp.status < 400 and self.request.options.stream
+
+    def decoder(self, hresp: httpcore.Response) -> _Decoder | None:
+        return _decoder(hresp.headers) if self.accept_encoding else None
+
+    def streaming(
+        self,
+        hresp: httpcore.Response,
+        body: Iterable[bytes] | AsyncIterable[bytes],
+        *,
+        on_close: Callable[[], None] | None = None,
+        on_aclose: Callable[[], Awaitable[None]] | None = None,
+    ) -> Response:
+        """A response whose ``body`` the caller reads."""
+        return Response(
+            hresp.status,
+            self.request,
+            _http_version(hresp),
+            self.clock.now() - self.started,
+            raw_headers=hresp.headers,
+            stream=body,
+            on_close=on_close,
+            on_aclose=on_aclose,
+        )
+
+    def read(self, hresp: httpcore.Response, data: bytes) -> Response:
+        """A response whose body was read whole (``data``, content-encoding still applied)."""
+        elapsed = self.clock.now() - self.started
+        decoder = self.decoder(hresp)
+        if decoder is not None:
+            try:
+                data = decoder.decompress(data) + decoder.flush()
+            except zlib.error as exc:
+                raise self.cut(exc) from exc
+        return Response(
+            hresp.status,
+            self.request,
+            _http_version(hresp),
+            elapsed,
+            raw_headers=hresp.headers,
+            content=data,
+            closed=True,
+        )
 
 
 # --- send progress (HTTP/2 lanes) ------------------------------------------------------------
 
 
 class _Progress:
-    """Was the whole request written? Kept by ``_h2fix``'s connections (or, with another
+    """Was the whole request written? Kept by ``_http2_pools``' connections (or, with another
     httpcore, through the ``trace`` extension); reset when the pool re-sends the request."""
 
     __slots__ = ("sent",)
@@ -484,84 +544,60 @@ def _decoder(raw: RawHeaders) -> _Decoder | None:
     return None
 
 
-def _decode_all(decoder: _Decoder, data: bytes, request: Request) -> bytes:
-    try:
-        return decoder.decompress(data) + decoder.flush()
-    except zlib.error as exc:
-        raise ResponseLostError(
-            f"could not decode the compressed body of {request.method} {request.path}: {exc}",
-            method=request.method,
-            url=str(request.url),
-        ) from exc
+class _Body:
+    """A streaming body's logic: content-decoding each chunk, the decoder's tail at the end, and
+    failures mid-body classified (as the request's). The shells below only iterate httpcore's
+    stream, sync or async; used as a context manager around that loop, it re-raises failures."""
 
+    __slots__ = ("_decoder", "_exchange", "_hresp")
 
-class _SyncStream:
-    """A streaming body: decodes content-encoding and classifies failures mid-body."""
-
-    __slots__ = ("_decoder", "_hresp", "_limits", "_request")
-
-    def __init__(
-        self, hresp: httpcore.Response, decoder: _Decoder | None, request: Request, limits: _Limits
-    ) -> None:
+    def __init__(self, hresp: httpcore.Response, exchange: _Exchange) -> None:
         self._hresp = hresp
-        self._decoder = decoder
-        self._request = request
-        self._limits = limits
+        self._exchange = exchange
+        self._decoder = exchange.decoder(hresp)
+
+    def _decoded(self, chunk: bytes) -> bytes:
+        decoder = self._decoder
+        return chunk if decoder is None else decoder.decompress(chunk)
+
+    def _tail(self) -> bytes:
+        decoder = self._decoder
+        return b"" if decoder is None else decoder.flush()
+
+    def __enter__(self) -> _Body:
+        return self
+
+    def __exit__(self, typ: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
+        if isinstance(exc, Exception) and not isinstance(exc, SonioxError):
+            raise self._exchange.cut(exc) from exc
+
+
+class _SyncStream(_Body):
+    """The sync shell of :class:`_Body` (an ``Iterable``, which is how a Response tells)."""
+
+    __slots__ = ()
 
     def __iter__(self) -> Iterator[bytes]:
-        decoder = self._decoder
-        try:
+        with self:
             for chunk in self._hresp.iter_stream():
-                out = decoder.decompress(chunk) if decoder is not None else chunk
-                if out:
+                if out := self._decoded(chunk):
                     yield out
-            if decoder is not None:
-                tail = decoder.flush()
-                if tail:
-                    yield tail
-        except zlib.error as exc:
-            raise ResponseLostError(f"could not decode the body: {exc}") from exc
-        except SonioxError:
-            raise
-        except Exception as exc:
-            raise classify_error(exc, self._request, self._limits, answered=True) from exc
+            if tail := self._tail():
+                yield tail
 
 
-class _AsyncStream:
-    """The async twin of :class:`_SyncStream` (iteration protocol only; logic is shared)."""
+class _AsyncStream(_Body):
+    """The async shell of :class:`_Body` (an ``AsyncIterable``)."""
 
-    __slots__ = ("_decoder", "_hresp", "_limits", "_request")
-
-    def __init__(
-        self, hresp: httpcore.Response, decoder: _Decoder | None, request: Request, limits: _Limits
-    ) -> None:
-        self._hresp = hresp
-        self._decoder = decoder
-        self._request = request
-        self._limits = limits
+    __slots__ = ()
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        decoder = self._decoder
-        try:
+        with self:
             async for chunk in self._hresp.aiter_stream():
-                out = decoder.decompress(chunk) if decoder is not None else chunk
-                if out:
+                if out := self._decoded(chunk):
                     yield out
-            if decoder is not None:
-                tail = decoder.flush()
-                if tail:
-                    yield tail
-        except zlib.error as exc:
-            raise ResponseLostError(f"could not decode the body: {exc}") from exc
-        except SonioxError:
-            raise
-        except Exception as exc:
-            raise classify_error(exc, self._request, self._limits, answered=True) from exc
-
-
-async def _as_async(chunks: Iterable[bytes]) -> AsyncIterator[bytes]:
-    for chunk in chunks:
-        yield chunk
+            if tail := self._tail():
+                yield tail
 
 
 # --- failure classification ------------------------------------------------------------------

@@ -1,17 +1,22 @@
-"""Connection pools for the HTTP/2 lanes, with one httpcore 1.0 GOAWAY race fixed.
+"""The connection pools of the HTTP/2 lanes: httpcore's, with a GOAWAY race fixed and each
+request's send progress recorded.
 
-The race (encode/httpcore discussion #1041, PR #1054): stream S waits for its response while
-another stream's read pulls in both S's response and the server's GOAWAY. When S then takes the
-read lock, httpcore checks "connection terminated" *before* "do I already have events", and fails
-S with ``RemoteProtocolError`` although its answer is sitting in the buffer. Under many
-concurrent streams ~1 in 5 in-flight requests at a GOAWAY were lost that way in our tests; for a
-POST that means a processed request reported as failed.
+What it fixes (encode/httpcore discussion #1041, PR #1054, in httpcore 1.0): stream S waits for
+its response while another stream's read pulls in both S's response and the server's GOAWAY.
+When S then takes the read lock, httpcore checks "connection terminated" *before* "do I already
+have events", and fails S with ``RemoteProtocolError`` although its answer is sitting in the
+buffer. Under many concurrent streams ~1 in 5 in-flight requests at a GOAWAY were lost that way
+in our tests; for a POST that means a processed request reported as failed.
+
+What it records: whether each request was fully written (:data:`PROGRESS_KEY`), which is how the
+transport tells "never sent" (safe to retry) from "may be processed".
 
 The fix is scoped to the pools this SDK creates (no global patching): our HTTP/2 connection
 class consults the buffered events before giving up, and our pool/connection classes differ from
-httpcore's only in using it. The same class also records whether each request was fully written
-(:data:`PROGRESS_KEY`), which is how the transport tells "never sent" from "may be processed". It is used when httpcore is the 1.0 series (the internals it
-relies on); anything else falls back to stock pools.
+httpcore's only in using it. httpcore's sync and async classes are twins, so ours are too, but as
+thin shells: the rules (progress marks, the buffered-answer rule, which protocol connection to
+build) are written once below and the shells only make the blocking or awaited call. Used when
+httpcore is the 1.0 series (the internals it relies on); anything else falls back to stock pools.
 """
 
 from __future__ import annotations
@@ -42,63 +47,73 @@ _StreamEvent = h2.events.ResponseReceived | h2.events.DataReceived | h2.events.S
 # --- HTTP/2 connections: answer from buffered events before failing ------------------------------
 
 
-def _progress(request: httpcore.Request) -> Any:
+def _mark_sent(request: httpcore.Request, sent: bool) -> None:
+    """Keep the request's progress object (if any) current: ``sent`` once the body is out."""
     extensions = cast("Mapping[str, Any]", request.extensions)
-    return extensions.get(PROGRESS_KEY)
+    progress = extensions.get(PROGRESS_KEY)
+    if progress is not None:
+        progress.sent = sent
+
+
+class _AnswerFromBuffer:
+    """Around one read for ``stream_id``: a ``RemoteProtocolError`` (GOAWAY, connection closed)
+    is swallowed while events for the stream are already buffered — they are its answer."""
+
+    __slots__ = ("_events", "_stream_id")
+
+    def __init__(self, events: Mapping[int, list[Any]], stream_id: int) -> None:
+        self._events = events
+        self._stream_id = stream_id
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, typ: type[BaseException] | None, exc: BaseException | None, tb: Any) -> bool:
+        return isinstance(exc, httpcore.RemoteProtocolError) and bool(
+            self._events.get(self._stream_id)
+        )
+
+
+def _next_event(events: Mapping[int, list[Any]], stream_id: int) -> _StreamEvent:
+    """The stream's next buffered event; RST_STREAM fails the request."""
+    event = events[stream_id].pop(0)
+    if isinstance(event, h2.events.StreamReset):
+        raise httpcore.RemoteProtocolError(event)
+    return event
 
 
 class _HTTP2Connection(HTTP2Connection):
     def _send_request_headers(self, request: httpcore.Request, stream_id: int) -> None:
-        progress = _progress(request)
-        if progress is not None:
-            progress.sent = False
+        _mark_sent(request, False)
         super()._send_request_headers(request, stream_id)
 
     def _send_request_body(self, request: httpcore.Request, stream_id: int) -> None:
         super()._send_request_body(request, stream_id)
-        progress = _progress(request)
-        if progress is not None:
-            progress.sent = True
+        _mark_sent(request, True)
 
     def _receive_stream_event(self, request: httpcore.Request, stream_id: int) -> _StreamEvent:
         while not self._events.get(stream_id):
-            try:
+            with _AnswerFromBuffer(self._events, stream_id):
                 self._receive_events(request, stream_id)
-            except httpcore.RemoteProtocolError:
-                if not self._events.get(stream_id):
-                    raise
-        event = self._events[stream_id].pop(0)
-        if isinstance(event, h2.events.StreamReset):
-            raise httpcore.RemoteProtocolError(event)
-        return event
+        return _next_event(self._events, stream_id)
 
 
 class _AsyncHTTP2Connection(AsyncHTTP2Connection):
     async def _send_request_headers(self, request: httpcore.Request, stream_id: int) -> None:
-        progress = _progress(request)
-        if progress is not None:
-            progress.sent = False
+        _mark_sent(request, False)
         await super()._send_request_headers(request, stream_id)
 
     async def _send_request_body(self, request: httpcore.Request, stream_id: int) -> None:
         await super()._send_request_body(request, stream_id)
-        progress = _progress(request)
-        if progress is not None:
-            progress.sent = True
+        _mark_sent(request, True)
 
     async def _receive_stream_event(
         self, request: httpcore.Request, stream_id: int
     ) -> _StreamEvent:
         while not self._events.get(stream_id):
-            try:
+            with _AnswerFromBuffer(self._events, stream_id):
                 await self._receive_events(request, stream_id)
-            except httpcore.RemoteProtocolError:
-                if not self._events.get(stream_id):
-                    raise
-        event = self._events[stream_id].pop(0)
-        if isinstance(event, h2.events.StreamReset):
-            raise httpcore.RemoteProtocolError(event)
-        return event
+        return _next_event(self._events, stream_id)
 
 
 # --- connections that build the classes above (httpcore 1.0.x handle_request; the choice shared) ---
@@ -120,41 +135,47 @@ def _new_connection(
     return http11(origin=owner._origin, stream=stream, keepalive_expiry=owner._keepalive_expiry)
 
 
+class _Connecting:
+    """httpcore's ``handle_request`` preamble, shared by both shells: entering checks that the
+    connection serves the request's origin; a failure while connecting marks the connection
+    failed (the pool then drops it), as httpcore does."""
+
+    __slots__ = ("_owner",)
+
+    def __init__(self, owner: Any, request: httpcore.Request) -> None:
+        if not owner.can_handle_request(request.url.origin):
+            raise RuntimeError(
+                f"Attempted to send request to {request.url.origin} on connection to "
+                f"{owner._origin}"
+            )
+        self._owner = owner
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, typ: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
+        if exc is not None:
+            self._owner._connect_failed = True
+
+
 class _HTTPConnection(HTTPConnection):
     def handle_request(self, request: httpcore.Request) -> httpcore.Response:
-        if not self.can_handle_request(request.url.origin):
-            raise RuntimeError(
-                f"Attempted to send request to {request.url.origin} on connection to {self._origin}"
-            )
-        try:
-            with self._request_lock:
-                if self._connection is None:
-                    stream = self._connect(request)
-                    self._connection = _new_connection(
-                        self, stream, _HTTP2Connection, HTTP11Connection
-                    )
-        except BaseException:
-            self._connect_failed = True
-            raise
+        with _Connecting(self, request), self._request_lock:
+            if self._connection is None:
+                stream = self._connect(request)
+                self._connection = _new_connection(self, stream, _HTTP2Connection, HTTP11Connection)
         return self._connection.handle_request(request)
 
 
 class _AsyncHTTPConnection(AsyncHTTPConnection):
     async def handle_async_request(self, request: httpcore.Request) -> httpcore.Response:
-        if not self.can_handle_request(request.url.origin):
-            raise RuntimeError(
-                f"Attempted to send request to {request.url.origin} on connection to {self._origin}"
-            )
-        try:
+        with _Connecting(self, request):
             async with self._request_lock:
                 if self._connection is None:
                     stream = await self._connect(request)
                     self._connection = _new_connection(
                         self, stream, _AsyncHTTP2Connection, AsyncHTTP11Connection
                     )
-        except BaseException:
-            self._connect_failed = True
-            raise
         return await self._connection.handle_async_request(request)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Final
 from urllib.parse import quote
 
-from soniox.errors import ClientValidationError
+from soniox.errors import RequestValidationError
 
 __all__ = ["MAX_PAGE_LIMIT", "check_int", "check_limit", "check_optional_str", "id_path"]
 
@@ -16,11 +16,11 @@ MAX_PAGE_LIMIT: Final = 1000
 def check_int(value: object, field: str, low: int, high: int) -> int:
     """``value`` as an int within ``[low, high]`` (bools refused: ``True`` is not 1 second)."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ClientValidationError(
+        raise RequestValidationError(
             f"{field} must be an integer, got {type(value).__name__}", field=field
         )
     if not low <= value <= high:
-        raise ClientValidationError(
+        raise RequestValidationError(
             f"{field} must be between {low} and {high}, got {value}", field=field
         )
     return value
@@ -36,11 +36,11 @@ def check_optional_str(value: object, field: str, max_length: int | None = None)
     if value is None:
         return None
     if not isinstance(value, str):
-        raise ClientValidationError(
+        raise RequestValidationError(
             f"{field} must be a string, got {type(value).__name__}", field=field
         )
     if max_length is not None and len(value) > max_length:
-        raise ClientValidationError(
+        raise RequestValidationError(
             f"{field} has {len(value)} characters; at most {max_length} are allowed", field=field
         )
     return value
@@ -49,5 +49,5 @@ def check_optional_str(value: object, field: str, max_length: int | None = None)
 def id_path(prefix: str, value: object, field: str) -> str:
     """``prefix/<id>`` with the id checked (a non-empty string) and percent-encoded."""
     if not isinstance(value, str) or not value.strip():
-        raise ClientValidationError(f"{field} must be a non-empty string", field=field)
+        raise RequestValidationError(f"{field} must be a non-empty string", field=field)
     return f"{prefix}/{quote(value, safe='')}"

@@ -26,12 +26,12 @@ def run_demo(
     audio: Path | None = None, *, engine: str | None = None, out: TextIO | None = None
 ) -> str:
     """Run the demo and return the transcript text (also printed to ``out``, default stdout)."""
-    from .client import SonioxClient
-    from .config import SonioxConfig
-    from .data import sample_path
-    from .emulator import Emulator
-    from .transcripts import render_text
-    from .types import Transcription
+    from soniox.client import SonioxClient
+    from soniox.config import SonioxConfig
+    from soniox.data import sample_path
+    from soniox.emulator import Emulator
+    from soniox.transcripts import render_text
+    from soniox.types import Transcription
 
     stream = out if out is not None else sys.stdout
     path = audio if audio is not None else sample_path()

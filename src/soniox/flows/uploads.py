@@ -36,14 +36,16 @@ from collections.abc import (
     Generator,
     Iterable,
     Iterator,
+    Mapping,
 )
 from typing import IO, Any, Final, TypeAlias, cast
 
 import attrs
 
 from soniox.errors import ClientValidationError, SonioxError
-from soniox.resources._checks import check_optional_str
 from soniox.transport.request import StreamBody
+
+from .checks import check_optional_str
 
 __all__ = [
     "CHUNK_SIZE",
@@ -375,10 +377,14 @@ def prepare_upload(
     client_reference_id: str | None = None,
     progress: ProgressCallback | None = None,
     chunk_size: int = CHUNK_SIZE,
+    fields: Mapping[str, str] | None = None,
+    field_name: str = "file",
 ) -> MultipartUpload:
     """Validate ``source`` and frame it as the ``POST /v1/files`` form; nothing is read yet.
 
-    Raises :class:`~soniox.errors.ClientValidationError` for an unusable source, a file over
+    ``fields`` are further text parts sent before the file (``client_reference_id`` is one);
+    ``field_name`` names the file part (``file`` for the API). Raises
+    :class:`~soniox.errors.ClientValidationError` for an unusable source, a file over
     :data:`MAX_UPLOAD_BYTES`, or a ``client_reference_id`` over 256 characters;
     :class:`FileNotFoundError` for a missing path.
     """
@@ -398,16 +404,21 @@ def prepare_upload(
     name = filename if filename is not None else resolved.filename
     boundary = f"soniox-{uuid.uuid4().hex}"
     part_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
-    head = b""
+    text_parts = dict(fields or {})
     if client_reference_id is not None:
-        head += (
+        text_parts["client_reference_id"] = client_reference_id
+    head = b"".join(
+        (
             f"--{boundary}\r\n"
-            'Content-Disposition: form-data; name="client_reference_id"\r\n\r\n'
-            f"{client_reference_id}\r\n"
+            f'Content-Disposition: form-data; name="{_quote(key)}"\r\n\r\n'
+            f"{value}\r\n"
         ).encode()
+        for key, value in text_parts.items()
+    )
     head += (
         f"--{boundary}\r\n"
-        f'Content-Disposition: form-data; name="file"; filename="{_quote(name)}"\r\n'
+        f'Content-Disposition: form-data; name="{_quote(field_name)}"; '
+        f'filename="{_quote(name)}"\r\n'
         f"Content-Type: {part_type}\r\n\r\n"
     ).encode()
     tail = f"\r\n--{boundary}--\r\n".encode()
