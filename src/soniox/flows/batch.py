@@ -136,9 +136,11 @@ def _result(
 
 
 class _Tally:
-    """What both runners keep: the results in item order, and the progress callback's count."""
+    """What both runners keep: the results in item order, and the progress callback's count;
+    ``workers`` is how many items run at once (checked)."""
 
-    def __init__(self, total: int, progress: BatchProgress | None) -> None:
+    def __init__(self, total: int, concurrency: int, progress: BatchProgress | None) -> None:
+        self.workers = min(_check_concurrency(concurrency), max(total, 1))
         self._results: list[BatchResult | None] = [None] * total
         self._progress = progress
         self._done = 0
@@ -162,11 +164,9 @@ def run_batch_sync(
     progress: BatchProgress | None = None,
 ) -> list[BatchResult]:
     """Run item flows ``0..len(labels)-1`` on a thread pool; results in item order."""
-    workers = _check_concurrency(concurrency)
-    total = len(labels)
+    tally = _Tally(len(labels), concurrency, progress)
     clock = client.transport.clock
     stop = CancelScope()
-    tally = _Tally(total, progress)
 
     def work(index: int) -> BatchResult:
         started = clock.now()
@@ -179,12 +179,12 @@ def run_batch_sync(
             outcome = exc
         return _result(index, labels[index], outcome, clock.now() - started)
 
-    if total == 0:
+    if not labels:
         return []
-    pool = ThreadPoolExecutor(max_workers=min(workers, total), thread_name_prefix="soniox-batch")
+    pool = ThreadPoolExecutor(max_workers=tally.workers, thread_name_prefix="soniox-batch")
     pending: set[Future[BatchResult]] = set()
     try:
-        pending = {pool.submit(work, i) for i in range(total)}
+        pending = {pool.submit(work, i) for i in range(len(labels))}
         while pending:
             finished, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
             for future in finished:
@@ -208,11 +208,9 @@ async def run_batch_async(
     progress: BatchProgress | None = None,
 ) -> list[BatchResult]:
     """Run item flows with ``concurrency`` worker tasks; results in item order."""
-    workers = _check_concurrency(concurrency)
-    total = len(labels)
+    tally = _Tally(len(labels), concurrency, progress)
     clock = client.transport.clock
-    indices = iter(range(total))
-    tally = _Tally(total, progress)
+    indices = iter(range(len(labels)))
 
     async def worker() -> None:
         for index in indices:
@@ -224,7 +222,7 @@ async def run_batch_async(
                 outcome = exc
             tally.record(_result(index, labels[index], outcome, clock.now() - started))
 
-    tasks = [asyncio.ensure_future(worker()) for _ in range(min(workers, total))]
+    tasks = [asyncio.ensure_future(worker()) for _ in range(tally.workers if labels else 0)]
     try:
         await asyncio.gather(*tasks)
     except BaseException:
