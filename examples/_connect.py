@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ipaddress
 import os
+import tempfile
 from collections.abc import AsyncGenerator, Generator
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from soniox.client import AsyncSonioxClient, SonioxClient
 from soniox.config import SonioxConfig
@@ -28,18 +32,57 @@ def is_local(api_key: str | None) -> bool:
     return not api_key
 
 
+STAND_IN_WORDS_NOTE = (
+    "(the emulator's deterministic engine prints stand-in words, not what the audio says: the "
+    "same audio always gives the same words, which is what tests need; for real English "
+    "recognition install soniox-transport[emulator-asr] and run `soniox emulator --engine "
+    "pocketsphinx`, or try `soniox demo`)"
+)
+"""Why an example run against the emulator prints nonsense words."""
+
+LOOPBACK_NOTE = (
+    "(a local server: if it is the emulator with its default deterministic engine, the words "
+    "printed are stand-ins, not what the audio says; `soniox emulator --engine pocketsphinx` "
+    "recognizes English speech)"
+)
+
+
+def is_loopback_url(url: str | None) -> bool:
+    """True when ``url`` points at this machine (a local emulator, in these examples)."""
+    host = urlsplit(url or "").hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def output_dir(given: Path | None, name: str) -> Path:
+    """Where an example writes its files: ``given`` (created if needed), else a new temporary
+    directory — never the current directory."""
+    if given is not None:
+        given.mkdir(parents=True, exist_ok=True)
+        return given
+    return Path(tempfile.mkdtemp(prefix=f"soniox-{name}-"))
+
+
 @contextlib.contextmanager
 def _endpoint(
     api_key: str | None, base_url: str | None, emulator_options: dict[str, Any]
 ) -> Generator[tuple[str | None, str | None]]:
     """(api_key, base_url) to connect to: as given, or those of an emulator started here."""
     if not is_local(api_key):
+        if is_loopback_url(base_url):
+            print(f"using {base_url} {LOOPBACK_NOTE}")
         yield api_key, base_url
         return
     from soniox.emulator import Emulator  # only needed without a key
 
     with Emulator(**emulator_options) as emulator:  # runs in its own thread
         print(f"no SONIOX_API_KEY: using a local emulator at {emulator.rest_base_url}")
+        if emulator.config.engine == "deterministic":
+            print(STAND_IN_WORDS_NOTE)
         yield emulator.api_key, emulator.rest_base_url
 
 

@@ -12,8 +12,20 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from websockets.sync.client import connect
+
+STAND_IN_NOTE = (
+    "(with the emulator's default deterministic engine these words are stand-ins, not what the "
+    "audio says; `soniox emulator --engine pocketsphinx` recognizes English speech)"
+)
+
+
+def _is_local(url: str) -> bool:
+    """A server on this machine: the emulator (the real API is never on loopback)."""
+    host = urlsplit(url).hostname or ""
+    return host == "localhost" or host.startswith("127.") or host == "::1"
 
 
 def run(ws_url: str, api_key: str, audio: Path) -> str:
@@ -35,6 +47,8 @@ def run(ws_url: str, api_key: str, audio: Path) -> str:
                 break
     text = "".join(t for t in finals if not t.startswith("<"))
     print(f"final transcript: {text.strip()}")
+    if _is_local(ws_url):
+        print(STAND_IN_NOTE)
     return text
 
 

@@ -15,8 +15,20 @@ from __future__ import annotations
 import argparse
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
+
+STAND_IN_NOTE = (
+    "(with the emulator's default deterministic engine these words are stand-ins, not what the "
+    "audio says; `soniox emulator --engine pocketsphinx` recognizes English speech)"
+)
+
+
+def _is_local(url: str) -> bool:
+    """A server on this machine: the emulator (the real API is never on loopback)."""
+    host = urlsplit(url).hostname or ""
+    return host == "localhost" or host.startswith("127.") or host == "::1"
 
 
 def run(base_url: str, api_key: str, audio: Path, http2: bool) -> str:
@@ -45,6 +57,8 @@ def run(base_url: str, api_key: str, audio: Path, http2: bool) -> str:
         http.delete(f"/files/{file_id}").raise_for_status()
         protocol = uploaded.http_version
     print(f"[{protocol}] {len(transcript['tokens'])} tokens: {transcript['text'].strip()}")
+    if _is_local(base_url):
+        print(STAND_IN_NOTE)
     return str(transcript["text"])
 
 

@@ -22,7 +22,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from _connect import add_connection_args, soniox_client
+from _connect import add_connection_args, output_dir, soniox_client
 
 from soniox.data import sample_path
 from soniox.transcripts import iter_cues
@@ -33,9 +33,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("path", nargs="?", type=Path, default=sample_path())
     parser.add_argument("--id", help="an existing completed transcription to stream")
-    parser.add_argument("--srt", type=Path, default=Path("streamed.srt"), help="output file")
+    parser.add_argument(
+        "--srt", type=Path, help="output file (default: streamed.srt in a new temporary directory)"
+    )
     add_connection_args(parser)
     args = parser.parse_args()
+    srt_path: Path = args.srt or output_dir(None, "stream-tokens") / "streamed.srt"
 
     with soniox_client(args.api_key, args.base_url) as client:
         job_id = args.id
@@ -56,14 +59,14 @@ def main() -> None:
 
         tracemalloc.start()
         cues = 0
-        with client.stt.iter_tokens(job_id) as stream, args.srt.open("w", encoding="utf-8") as srt:
+        with client.stt.iter_tokens(job_id) as stream, srt_path.open("w", encoding="utf-8") as srt:
             for cues, cue in enumerate(iter_cues(counted(stream)), 1):
                 srt.write(cue.srt(cues))
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         print(f"streamed {stream.count} tokens of {stream.id} (resumed {stream.resumes}x)")
         print("tokens per speaker: " + ", ".join(f"{s}={n}" for s, n in sorted(speakers.items())))
-        print(f"wrote {cues} cues to {args.srt}; peak Python memory {peak / 1024:.0f} KiB")
+        print(f"wrote {cues} cues to {srt_path}; peak Python memory {peak / 1024:.0f} KiB")
 
         if args.id is None:
             client.stt.destroy(job_id)  # the job and its uploaded file

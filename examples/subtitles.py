@@ -1,6 +1,6 @@
 """Transcribe a recording with speaker labels and write SRT and WebVTT subtitles next to it.
 
-    python examples/subtitles.py [PATH] [--out-dir DIR]    # against a local emulator; DIR: "."
+    python examples/subtitles.py [PATH] [--out-dir DIR]    # against a local emulator
     SONIOX_API_KEY=... python examples/subtitles.py talk.wav --translate-to de
 
 ``client.stt.transcribe_and_wait_with_tokens`` uploads, waits and fetches the typed transcript,
@@ -10,7 +10,8 @@ within 2 lines of 42 characters and 7 seconds. With ``--translate-to`` the subti
 translation (the API's translated tokens, placed over the speech they translate).
 
 Without ``SONIOX_API_KEY`` the script starts a local emulator; ``--api-key`` / ``--base-url``
-point it anywhere else. PATH defaults to the bundled sample recording.
+point it anywhere else. PATH defaults to the bundled sample recording. The files go to DIR, or
+to a new temporary directory (printed) — never into the current directory.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from _connect import add_connection_args, soniox_client
+from _connect import add_connection_args, output_dir, soniox_client
 
 from soniox.data import sample_path
 from soniox.transcripts import CueRules, render_by_speaker, to_srt, to_vtt
@@ -27,7 +28,9 @@ from soniox.transcripts import CueRules, render_by_speaker, to_srt, to_vtt
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("path", nargs="?", type=Path, default=sample_path())
-    parser.add_argument("--out-dir", type=Path, default=Path(), help="where to write (default: .)")
+    parser.add_argument(
+        "--out-dir", type=Path, help="where to write (default: a new temporary directory)"
+    )
     parser.add_argument("--translate-to", metavar="LANG", help="subtitles in this language")
     add_connection_args(parser)
     args = parser.parse_args()
@@ -46,8 +49,7 @@ def main() -> None:
     only = "translation" if args.translate_to else None
     print(render_by_speaker(tokens, only=only))
 
-    out_dir: Path = args.out_dir
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = output_dir(args.out_dir, "subtitles")
     srt = out_dir / f"{args.path.stem}.srt"
     vtt = out_dir / f"{args.path.stem}.vtt"
     srt.write_text(to_srt(tokens, only=only, speakers=True), encoding="utf-8")

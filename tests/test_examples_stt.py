@@ -96,8 +96,8 @@ def test_transcribe_many_reports_each_item(emulator: Emulator) -> None:
     progress = re.findall(r"^\[(\d)/6\] item (\d) (ok|failed: \w+)", out, re.M)
     assert [done for done, _, _ in progress] == ["1", "2", "3", "4", "5", "6"]
     assert sorted(item for _, item, _ in progress) == ["0", "1", "2", "3", "4", "5"]
-    assert ("4", "failed: FileNotFoundError") in {(item, how) for _, item, how in progress}
-    assert "4: does-not-exist.wav: FileNotFoundError: " in out
+    assert ("4", "failed: SourceNotFoundError") in {(item, how) for _, item, how in progress}
+    assert "4: does-not-exist.wav: SourceNotFoundError: " in out
     assert "2: <162476 bytes>: 17 words" in out
     assert "5 transcribed, 1 failed" in out
     assert len(emulator.journal.entries(path="/v1/transcriptions", method="POST")) == 5

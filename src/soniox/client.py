@@ -32,7 +32,7 @@ from typing import Any, Self, TypedDict, TypeVar, Unpack, cast
 import attrs
 
 from soniox.config import SonioxConfig
-from soniox.errors import ClientValidationError, error_from_response
+from soniox.errors import ClientValidationError, error_from_response, register_secret
 from soniox.flows.protocol import RequestParts
 from soniox.flows.uploads import prepare_upload
 from soniox.middleware import Flow, Stack, build_stack, run_async, run_sync
@@ -235,6 +235,8 @@ class _ClientBase:
                 webhook_signature_header=webhook_signature_header,
                 http_options=http_options,
             )
+            if cfg.api_key is not None:
+                register_secret(cfg.api_key)  # masked everywhere, whatever the stack holds
             if cfg.resolved_api_key is None:
                 raise ClientValidationError(
                     "Please provide api_key: pass api_key=..., set SONIOX_API_KEY, or give "

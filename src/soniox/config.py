@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 import attrs
 
-from soniox.errors import ClientValidationError
+from soniox.errors import ClientValidationError, register_secret
 
 __all__ = [
     "SonioxConfig",
@@ -108,6 +108,24 @@ def _statuses(_i: object, attribute: attrs.Attribute[Any], value: frozenset[obje
         raise _fail(attribute, "HTTP status codes between 100 and 599", bad)
 
 
+def _statuses_repr(statuses: frozenset[int]) -> str:
+    """``{408, 429, 500-599}``: runs of three or more consecutive statuses as ranges, not a
+    hundred numbers."""
+    runs: list[list[int]] = []
+    for status in sorted(statuses):
+        if runs and status == runs[-1][1] + 1:
+            runs[-1][1] = status
+        else:
+            runs.append([status, status])
+    parts: list[str] = []
+    for first, last in runs:
+        if last - first >= 2:
+            parts.append(f"{first}-{last}")
+        else:
+            parts.extend(str(status) for status in range(first, last + 1))
+    return "{" + ", ".join(parts) + "}"
+
+
 def _middleware(_i: object, attribute: attrs.Attribute[Any], value: tuple[str, ...]) -> None:
     # Which names exist is the middleware registry's business (checked when the stack is built).
     bad = [name for name in value if not isinstance(name, str) or not name.strip()]  # pyright: ignore[reportUnnecessaryIsInstance]
@@ -132,6 +150,13 @@ def _key_repr(value: object) -> str:
 def _optional_text(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if value is not None and (not isinstance(value, str) or not value.strip()):
         raise _fail(attribute, "a non-empty string, or None", "<value>")
+
+
+def _secret_text(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """A secret: checked like :func:`_optional_text`, then registered for redaction."""
+    _optional_text(instance, attribute, value)
+    if isinstance(value, str):
+        register_secret(value)
 
 
 # --- the config --------------------------------------------------------------------------------
@@ -186,7 +211,10 @@ class SonioxConfig:
     backoff_factor: float = attrs.field(default=2.0, validator=_factor)
     backoff_cap: float = attrs.field(default=8.0, validator=_non_negative)
     retry_statuses: frozenset[int] = attrs.field(
-        default=DEFAULT_RETRY_STATUSES, converter=frozenset, validator=_statuses
+        default=DEFAULT_RETRY_STATUSES,
+        converter=frozenset,
+        validator=_statuses,
+        repr=_statuses_repr,
     )
     retry_after_cap: float = attrs.field(default=60.0, validator=_non_negative)
     """The longest server-requested wait honoured; longer ones fail fast with ``retry_after``."""
@@ -202,9 +230,10 @@ class SonioxConfig:
     ws_ping_timeout: float | None = attrs.field(default=20.0, validator=_seconds_or_none)
 
     # Webhooks ---------------------------------------------------------------------------------
-    webhook_secret: str | None = attrs.field(default=None, validator=_optional_text, repr=_key_repr)
+    webhook_secret: str | None = attrs.field(default=None, validator=_secret_text, repr=_key_repr)
     """The value the webhook auth header must carry (official: ``webhook_secret``); None:
-    ``SONIOX_API_WEBHOOK_SECRET``, read when a webhook is checked."""
+    ``SONIOX_API_WEBHOOK_SECRET``, read when a webhook is checked. Never in a repr, and
+    registered for redaction (:func:`soniox.errors.register_secret`) when set."""
     webhook_header: str | None = attrs.field(default=None, validator=_optional_text)
     """The webhook auth header's name (official: ``webhook_signature_header``); None:
     ``SONIOX_API_WEBHOOK_HEADER``, else ``X-Soniox-Webhook-Secret``."""

@@ -5,6 +5,7 @@
     SonioxError                               root: ``except SonioxError`` catches all of the SDK
     ├── ClientValidationError   (ValueError)  bad arguments, caught before anything is sent
     │   ├── RequestValidationError            … of a request the API would refuse (also ↓ 400)
+    │   ├── SourceNotFoundError (FileNotFoundError) an upload's path does not exist
     │   └── WebhookNotConfiguredError         a webhook check was required but no secret is set
     ├── DecodeError             (ValueError)  a body or frame is not JSON / not the expected shape
     ├── WebhookSignatureError                 a webhook lacks the configured auth header value
@@ -17,6 +18,7 @@
     │   ├── RequestNotSentError (httpx.ConnectError) never reached the server: ALWAYS safe to retry
     │   │   └── ConnectTimeoutError           (+ SonioxTimeoutError; pool timeouts map here too)
     │   └── ResponseLostError (httpx.ReadError) sent, answer lost: MAY HAVE BEEN PROCESSED
+    │       ├── OutcomeUnknownError           … and looking it up did not tell in time
     │       ├── ReadTimeoutError              (+ SonioxTimeoutError)
     │       └── WriteTimeoutError             (+ SonioxTimeoutError)
     └── SonioxAPIError                        the server answered with an error
@@ -58,6 +60,7 @@ removes registered keys (:func:`register_secret`) and anything shaped like a bea
 
 from __future__ import annotations
 
+import errno as _errno
 import http
 import json
 import math
@@ -72,14 +75,16 @@ import attrs
 import httpx
 
 __all__ = [
-    # the error body
+    # the error body, and what a failure left behind
     "ApiError",
     "ApiErrorValidationError",
+    "ServerObjects",
     # tree
     "SonioxError",
     "ClientValidationError",
     "RequestValidationError",
     "WebhookNotConfiguredError",
+    "SourceNotFoundError",
     "DecodeError",
     "WebhookSignatureError",
     "SonioxRealtimeError",
@@ -91,6 +96,7 @@ __all__ = [
     "RequestNotSentError",
     "ConnectTimeoutError",
     "ResponseLostError",
+    "OutcomeUnknownError",
     "ReadTimeoutError",
     "WriteTimeoutError",
     "SonioxAPIError",
@@ -256,14 +262,28 @@ class _ErrorFrame(Protocol):
 # --- the tree ----------------------------------------------------------------------------------
 
 
+@attrs.frozen
+class ServerObjects:
+    """The objects a failed workflow left on the server, by id: keep, fetch or delete them."""
+
+    transcription_ids: tuple[str, ...] = ()
+    file_ids: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.transcription_ids or self.file_ids)
+
+
 class SonioxError(Exception):
     """Root of every error the SDK raises. ``message`` is already redacted.
 
     ``response`` is the HTTP :class:`~soniox.transport.Response` behind the error, when there
-    is one (the official SDK's attribute; None otherwise).
+    is one (the official SDK's attribute; None otherwise). ``left_on_server`` is set by the
+    multi-step workflows (``transcribe*``, ``translate*``): exactly what their failure left on the
+    server (an empty :class:`ServerObjects` when nothing); None elsewhere.
     """
 
     response: Any = None
+    left_on_server: ServerObjects | None = None
 
     def __init__(self, message: str = "") -> None:
         self.message = redact(message)
@@ -300,6 +320,31 @@ class ClientValidationError(SonioxError, ValueError):
 class WebhookNotConfiguredError(ClientValidationError):
     """A webhook check was required (``require_secret=True``) but no secret is configured
     (argument or ``SONIOX_API_WEBHOOK_SECRET``), so no request can be trusted."""
+
+
+class SourceNotFoundError(ClientValidationError, FileNotFoundError):
+    """An upload's source is a path that does not exist; nothing was sent.
+
+    Also the builtin :class:`FileNotFoundError` (``errno`` is ENOENT, ``filename`` the path) the
+    official SDK lets through, so ``except FileNotFoundError`` and ``except SonioxError`` (or
+    ``ClientValidationError``) both catch it.
+    """
+
+    def __init__(
+        self, message: str = "", *, filename: str | None = None, field: str | None = "file"
+    ) -> None:
+        super().__init__(message, field=field)
+        self.errno = _errno.ENOENT
+        self.strerror = "No such file or directory"
+        self.filename = filename
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # OSError's own reduce would drop errno and filename (they are not in __dict__).
+        state = {**self.__dict__, "errno": self.errno, "strerror": self.strerror}
+        return (type(self), (self.message,), {**state, "filename": self.filename})
+
+    def _repr_fields(self) -> list[tuple[str, object]]:
+        return [("field", self.field), ("filename", self.filename), ("message", self.message)]
 
 
 class DecodeError(SonioxError, ValueError):
@@ -419,6 +464,40 @@ class ResponseLostError(TransportError, httpx.ReadError):
 
     Retry only idempotent calls, or ones that carry a key the server deduplicates on.
     """
+
+
+class OutcomeUnknownError(ResponseLostError):
+    """A call whose answer was lost, and whose outcome could not be found out in time.
+
+    Never a plain failure: the server may have done it. ``operation`` is what was asked
+    (``stt.create``, ``files.upload``, ``files.delete`` …), ``client_reference_id`` the reference
+    to look for (creates and uploads), ``resource_id`` the object concerned (deletes), and
+    ``recovery`` the call that tells — e.g. ``stt.list_all()`` and look for the reference, or
+    ``files.get_or_none(id)``. The ``__cause__`` is the last error of the look-ups.
+    """
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        operation: str = "",
+        client_reference_id: str | None = None,
+        resource_id: str | None = None,
+        recovery: str | None = None,
+    ) -> None:
+        self.operation = operation
+        self.client_reference_id = client_reference_id
+        self.resource_id = resource_id
+        self.recovery = recovery
+        super().__init__(message)
+
+    def _repr_fields(self) -> list[tuple[str, object]]:
+        return [
+            ("operation", self.operation),
+            ("client_reference_id", self.client_reference_id),
+            ("resource_id", self.resource_id),
+            ("message", self.message),
+        ]
 
 
 class ConnectTimeoutError(RequestNotSentError, SonioxTimeoutError, httpx.ConnectTimeout):

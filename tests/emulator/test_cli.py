@@ -9,6 +9,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -124,9 +125,12 @@ def test_missing_extra_exits_2(
 
 
 def test_non_loopback_host_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
-    """Binding beyond loopback needs --allow-non-loopback; the error says so."""
+    """Binding beyond loopback needs --allow-non-loopback; the error names the CLI flag, not
+    the Python keyword (``allow_non_loopback=True``) a shell user cannot pass."""
     assert cli.main(["emulator", "--host", "0.0.0.0"]) == 2
-    assert "allow_non_loopback" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "--allow-non-loopback" in err
+    assert "allow_non_loopback" not in err
 
 
 def test_no_command_prints_help_and_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
@@ -164,3 +168,68 @@ def test_port_in_use_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
         blocker.close()
     assert "cannot listen" in capsys.readouterr().err
     assert signal.getsignal(signal.SIGINT) is before
+
+
+# --- issue 11: stdout closing does not stop the server -------------------------------------------
+
+
+def _models_status(rest_base_url: str, api_key: str) -> int:
+    headers = {"authorization": f"Bearer {api_key}"}
+    with httpx.Client(trust_env=False, timeout=5) as client:
+        return client.get(f"{rest_base_url}/models", headers=headers).status_code
+
+
+def test_keeps_serving_after_the_reader_of_its_stdout_goes_away(
+    stop_after: list[subprocess.Popen[str]],
+) -> None:
+    """`soniox emulator | head -3`: once it printed its URLs, the reader of its stdout may
+    close the pipe; the server goes on answering, and stops cleanly (no traceback) later."""
+    process = _spawn(["emulator", "--port", "0"], module=False)
+    stop_after.append(process)
+    assert process.stdout is not None
+    lines = [process.stdout.readline() for _ in range(3)]
+    rest_base_url = lines[1].split()[-1]
+    assert rest_base_url.startswith("http://127.0.0.1:"), lines
+    process.stdout.close()  # the reader is gone
+    for _ in range(5):
+        assert _models_status(rest_base_url, "soniox-emulator-key") == 200
+        assert process.poll() is None
+    process.send_signal(signal.SIGINT)
+    assert process.wait(10) == 0
+    assert process.stderr is not None
+    assert "Traceback" not in process.stderr.read()
+
+
+def test_keeps_serving_when_its_stdout_reader_is_gone_before_it_prints(
+    stop_after: list[subprocess.Popen[str]],
+) -> None:
+    """`soniox emulator --port N | true`: the URLs cannot be printed; it serves anyway."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    reader, writer = socket.socketpair()  # a stdout whose reading end is closed
+    reader.close()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "soniox.emulator", "--port", str(port)],
+        stdin=subprocess.DEVNULL,
+        stdout=writer.fileno(),
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    writer.close()
+    stop_after.append(process)
+    url = f"http://127.0.0.1:{port}/v1"
+    status = None
+    for _ in range(100):  # until it listens (≤ 10 s)
+        try:
+            status = _models_status(url, "soniox-emulator-key")
+            break
+        except httpx.TransportError:
+            assert process.poll() is None, process.stderr.read() if process.stderr else ""
+            time.sleep(0.1)
+    assert status == 200
+    assert process.poll() is None
+    process.terminate()
+    assert process.wait(10) == 0
+    assert process.stderr is not None
+    assert "Traceback" not in process.stderr.read()

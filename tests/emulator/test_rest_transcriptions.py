@@ -45,6 +45,11 @@ def test_job_goes_queued_processing_completed_with_a_transcript(
     ).json()
     assert transcript["id"] == created["id"]
     assert transcript["tokens"]
+    # As the API's example ("Hel", "lo" -> "Hello"): ``text`` is the tokens joined and starts
+    # with the first word; later tokens keep their leading spaces.
+    assert not transcript["tokens"][0]["text"].startswith(" ")
+    assert any(t["text"].startswith(" ") for t in transcript["tokens"][1:])
+    assert not transcript["text"].startswith(" ")
     assert transcript["text"] == "".join(t["text"] for t in transcript["tokens"])
 
 

@@ -243,7 +243,10 @@ def test_a_failed_job_exits_1(env: Emulator, capsys: pytest.CaptureFixture[str])
     env.faults.inject("job_error", "/v1/transcriptions", method="POST", message="bad audio")
     code, _, err = run(capsys, SAMPLE)
     assert code == 1
-    assert "transcription failed" in err
+    (line,) = [line for line in err.splitlines() if line.startswith("soniox transcribe:")]
+    assert re.fullmatch(
+        r"soniox transcribe: transcription \S+ failed \(internal_error\): bad audio", line
+    )
     assert server_state(env) == {"files": [], "jobs": []}
 
 
@@ -255,7 +258,7 @@ def test_one_failure_does_not_stop_the_others(
     code, out, err = run(capsys, SAMPLE, SAMPLE)
     assert code == 1
     assert out.count("==> ") == 1
-    assert "transcription failed" in err
+    assert re.search(r"transcription \S+ failed \(internal_error\)", err)
 
 
 def test_ctrl_c_exits_130_and_cleans_up(

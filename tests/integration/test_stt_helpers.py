@@ -27,6 +27,8 @@ from soniox.errors import (
     InvalidRequestError,
     RateLimitError,
     ServerError,
+    ServerObjects,
+    SourceNotFoundError,
     TranscriptionFailedError,
     WaitTimeoutError,
 )
@@ -306,6 +308,20 @@ def test_delete_after_leaves_nothing_on_a_wait_timeout(mode: str, queued: Emulat
         )
     assert caught.value.transcription_id is not None
     assert leftovers(queued) == (0, 0)
+    assert caught.value.left_on_server == ServerObjects()
+
+
+def test_a_kept_job_is_named_in_left_on_server(mode: str, queued: Emulator) -> None:
+    """Without delete_after, the error says exactly which job and file stay on the server."""
+    api = Api.for_emulator(mode, queued)
+    with pytest.raises(WaitTimeoutError) as caught:
+        api(lambda c: c.stt.transcribe_and_wait(file=WAV, timeout=0.2, poll=FAST_POLL))
+    left = caught.value.left_on_server
+    assert left is not None
+    stored = queued.app.rest.store
+    assert left.transcription_ids == tuple(t.id for t in stored.transcriptions())
+    assert left.file_ids == tuple(f.id for f in stored.files())
+    assert len(left.transcription_ids) == len(left.file_ids) == 1
 
 
 @pytest.mark.parametrize(
@@ -488,7 +504,7 @@ def test_one_failing_item_does_not_sink_the_batch(
     kinds = [type(r.error) if r.error is not None else None for r in results]
     assert kinds == [
         None,
-        FileNotFoundError,
+        SourceNotFoundError,  # also a FileNotFoundError
         TranscriptionFailedError,
         InvalidRequestError,
         None,

@@ -241,7 +241,8 @@ def test_get_transcript_is_typed(api: Api) -> None:
     assert transcript.id == job.id
     assert transcript.tokens
     assert all(isinstance(t, TranscriptionTranscriptToken) for t in transcript.tokens)
-    assert transcript.text == "".join(t.text for t in transcript.tokens)
+    assert transcript.text == "".join(t.text for t in transcript.tokens).lstrip()
+    assert not transcript.text.startswith(" ")  # as the API's: the tokens keep their spaces
     assert all(t.speaker is not None and t.end_ms >= t.start_ms for t in transcript.tokens)
 
 

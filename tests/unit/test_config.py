@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from soniox.config import PROFILES, SonioxConfig
-from soniox.errors import ClientValidationError
+from soniox.errors import ClientValidationError, forget_secret, redact
 from soniox.middleware import Retry, build_stack, registry, retry_policy
 
 KEY = "sk-test-0123456789abcdef"
@@ -54,6 +54,18 @@ def test_repr_hides_the_api_key() -> None:
     text = repr(SonioxConfig(api_key=KEY))
     assert KEY not in text
     assert "api_key='***'" in text
+
+
+def test_the_webhook_secret_is_hidden_and_registered() -> None:
+    """The webhook secret shows as *** and is registered for redaction: any text masks it."""
+    secret = "whsec-config-1029384756"
+    try:
+        config = SonioxConfig(webhook_secret=secret)
+        assert secret not in repr(config)
+        assert "webhook_secret='***'" in repr(config)
+        assert redact(f"echo {secret}") == "echo ***"
+    finally:
+        forget_secret(secret)
 
 
 @pytest.mark.parametrize(

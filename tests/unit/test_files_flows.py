@@ -14,7 +14,13 @@ import pytest
 
 from soniox.client import AsyncSonioxClient, SonioxClient
 from soniox.config import SonioxConfig
-from soniox.errors import NotFoundError, RequestNotSentError, ResponseLostError, ServerError
+from soniox.errors import (
+    NotFoundError,
+    OutcomeUnknownError,
+    RequestNotSentError,
+    ResponseLostError,
+    ServerError,
+)
 from soniox.flows.files import delete_all_files_flow, delete_file_flow, upload_flow
 from soniox.transport import FakeClock, InMemoryTransport, Reply, Request
 
@@ -52,6 +58,12 @@ class FakeFiles:
             return Reply(201, json_body=self._store(request))
         if request.method == "GET" and path == "/files":
             return Reply(200, json_body={"files": self.files[::-1], "next_page_cursor": None})
+        if request.method == "GET" and path.startswith("/files/"):
+            file_id = path.rsplit("/", 1)[1]
+            found = [f for f in self.files if f["id"] == file_id]
+            if found:
+                return Reply(200, json_body=found[0])
+            return Reply(404, json_body={"error_type": "file_not_found", "message": "gone"})
         if request.method == "DELETE":
             file_id = path.rsplit("/", 1)[1]
             before = len(self.files)
@@ -130,12 +142,13 @@ def test_a_lost_answer_before_storing_resends_the_whole_body() -> None:
 
 
 def test_a_one_shot_source_is_never_resent() -> None:
-    """An iterator body is not replayed: the error surfaces with a note naming the reference."""
+    """An iterator body is not replayed: once the look-up finds nothing stored, the error
+    surfaces with a note naming the reference."""
     client, server, transport = make()
     server.fail("POST", lost())
     with pytest.raises(ResponseLostError) as caught:
         client.run(upload_flow(client, iter([b"abc"]), client_reference_id="ref-1"))
-    assert [r.method for r in transport.requests] == ["POST"]
+    assert [r.method for r in transport.requests] == ["POST", "GET"]
     assert any("ref-1" in note for note in caught.value.__notes__)
 
 
@@ -167,16 +180,23 @@ def test_resends_are_bounded_by_max_retries() -> None:
     assert [r.method for r in transport.requests].count("POST") == 3
 
 
-def test_a_500_on_upload_is_not_resent() -> None:
-    """A 5xx on a non-idempotent POST may have been processed: raised, not resent."""
+def test_a_500_on_upload_is_looked_up_before_each_resend() -> None:
+    """A 5xx on the upload may have been processed: the file is looked for before each resend;
+    with nothing stored, the last 5xx is raised."""
     clock = FakeClock()
-    transport = InMemoryTransport(lambda r: Reply(500), clock=clock)
+
+    def answer(request: Request) -> Reply:
+        if request.method == "POST":
+            return Reply(500)
+        return Reply(200, json_body={"files": [], "next_page_cursor": None})
+
+    transport = InMemoryTransport(answer, clock=clock)
     client = SonioxClient(
         config=SonioxConfig.testing(api_key=KEY, base_url=BASE), transport=transport
     )
     with pytest.raises(ServerError):
         client.run(upload_flow(client, b"abc"))
-    assert len(transport.requests) == 1
+    assert [r.method for r in transport.requests] == ["POST", "GET"] * 3
 
 
 def test_a_source_error_surfaces_as_the_original_exception() -> None:
@@ -244,3 +264,63 @@ def test_a_failing_progress_callback_raises_its_own_exception() -> None:
     assert transport.requests == []
     with pytest.raises(KeyError):
         client.run(upload_flow(client, b"abc", progress=boom))
+
+
+def test_a_one_shot_upload_stored_despite_a_lost_answer_is_returned() -> None:
+    """The look-up finds what the server stored: the file, not an error, even for an iterator."""
+    client, server, transport = make()
+    server.fail("POST", lost(), processed=True)
+    stored = client.run(upload_flow(client, iter([b"abc"]), client_reference_id="ref-2"))
+    assert (stored.client_reference_id, stored.size) == ("ref-2", 3)
+    assert [r.method for r in transport.requests] == ["POST", "GET"]
+    assert len(server.files) == 1
+
+
+def test_a_look_up_that_keeps_failing_raises_outcome_unknown() -> None:
+    """When the listing never answers before the deadline, the outcome is unknown, not failed:
+    OutcomeUnknownError names the reference and the call that tells."""
+    client, server, _transport = make()
+    server.fail("POST", lost(), processed=True)
+    for _ in range(200):
+        server.fail("GET", lost())
+    view = client.with_options(deadline=5)
+    with pytest.raises(OutcomeUnknownError) as caught:
+        client.run(upload_flow(view, b"abc", client_reference_id="ref-3"))
+    error = caught.value
+    assert (error.operation, error.client_reference_id) == ("files.upload", "ref-3")
+    assert error.recovery is not None
+    assert "ref-3" in error.recovery
+    assert isinstance(error, ResponseLostError)
+    assert isinstance(error.__cause__, ResponseLostError)
+
+
+def test_a_look_up_that_recovers_finds_the_upload() -> None:
+    """Transient look-up failures are retried until the listing answers."""
+    client, server, _transport = make()
+    server.fail("POST", lost(), processed=True)
+    for _ in range(7):  # more than the stack's own retries of one GET
+        server.fail("GET", lost())
+    stored = client.run(upload_flow(client, b"abc", client_reference_id="ref-4"))
+    assert stored.client_reference_id == "ref-4"
+    assert len(server.files) == 1
+
+
+def test_a_lost_delete_answer_is_checked_not_assumed() -> None:
+    """A DELETE whose answers are all lost: a GET tells the file is gone, so it counts deleted."""
+    client, server, transport = make(max_retries=0)
+    stored = client.run(upload_flow(client, b"abc"))
+    server.fail("DELETE", lost(), processed=True)
+    assert client.run(delete_file_flow(client, stored.id)) is True
+    assert server.files == []
+    assert [r.method for r in transport.requests][-2:] == ["DELETE", "GET"]
+
+
+def test_a_lost_delete_that_did_not_happen_raises_saying_so() -> None:
+    """A DELETE lost before processing: the GET finds the file, the error says it still exists."""
+    client, server, _transport = make(max_retries=0)
+    stored = client.run(upload_flow(client, b"abc"))
+    server.fail("DELETE", lost())
+    with pytest.raises(ResponseLostError) as caught:
+        client.run(delete_file_flow(client, stored.id))
+    assert any("still exists" in note for note in caught.value.__notes__)
+    assert [f["id"] for f in server.files] == [stored.id]

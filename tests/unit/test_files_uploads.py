@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import email.parser
 import email.policy
+import errno
 import io
 import os
+import pickle
 from collections.abc import AsyncIterator, Iterable, Iterator
 from pathlib import Path
 
@@ -14,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from soniox.errors import ClientValidationError
+from soniox.errors import ClientValidationError, SonioxError, SourceNotFoundError
 from soniox.flows.uploads import (
     DEFAULT_FILENAME,
     MAX_UPLOAD_BYTES,
@@ -200,10 +202,53 @@ def test_an_unsupported_source_is_refused() -> None:
         prepare_upload(42)  # type: ignore[arg-type]
 
 
-def test_a_missing_path_raises_file_not_found(tmp_path: Path) -> None:
-    """A path that does not exist is the ordinary FileNotFoundError."""
-    with pytest.raises(FileNotFoundError):
+def test_a_missing_path_raises_a_typed_file_not_found(tmp_path: Path) -> None:
+    """A path that does not exist raises SourceNotFoundError: in the SDK's tree (a
+    ClientValidationError naming ``file``) and a FileNotFoundError with errno and filename."""
+    path = tmp_path / "nope.wav"
+    with pytest.raises(FileNotFoundError) as caught:
+        prepare_upload(path)
+    error = caught.value
+    assert isinstance(error, SourceNotFoundError)
+    assert isinstance(error, ClientValidationError)
+    assert isinstance(error, SonioxError)
+    assert (error.errno, error.filename, error.field) == (errno.ENOENT, str(path), "file")
+    assert "nope.wav" in str(error)
+    assert error.__cause__ is None
+
+
+def test_the_missing_file_error_survives_pickling(tmp_path: Path) -> None:
+    """It crosses process boundaries (transcribe_many in a pool, task queues) intact."""
+    with pytest.raises(SourceNotFoundError) as caught:
         prepare_upload(tmp_path / "nope.wav")
+    copy = pickle.loads(pickle.dumps(caught.value))
+    assert type(copy) is SourceNotFoundError
+    assert (copy.errno, copy.filename, copy.field, str(copy)) == (
+        errno.ENOENT,
+        str(tmp_path / "nope.wav"),
+        "file",
+        str(caught.value),
+    )
+
+
+def test_a_directory_is_refused_clearly(tmp_path: Path) -> None:
+    """A directory is not uploadable: a ClientValidationError saying so."""
+    with pytest.raises(ClientValidationError, match="is a directory") as caught:
+        prepare_upload(tmp_path)
+    assert caught.value.field == "file"
+    assert not isinstance(caught.value, FileNotFoundError)
+
+
+def test_a_file_removed_after_preparing_is_the_same_typed_error(tmp_path: Path) -> None:
+    """Deleted between prepare_upload() and sending: the body raises SourceError wrapping
+    SourceNotFoundError (the upload flow re-raises it)."""
+    path = tmp_path / "gone.wav"
+    path.write_bytes(b"x" * 10)
+    upload = prepare_upload(path)
+    path.unlink()
+    with pytest.raises(SourceError) as caught:
+        send(upload)
+    assert isinstance(caught.value.original, SourceNotFoundError)
 
 
 def test_a_file_that_shrinks_mid_upload_is_a_source_error(tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ from soniox.middleware import (
     RetryPolicy,
     Stack,
 )
-from soniox.middleware.logging import request_id_of
+from soniox.middleware.logging import SAFE_HEADERS, request_id_of
 from soniox.transport import URL, FakeClock, InMemoryTransport, Reply, Request, Response
 
 KEY = "sk-live-9f8e7d6c5b4a3210"
@@ -115,6 +115,32 @@ def test_headers_are_redacted_by_allowlist(debug: pytest.LogCaptureFixture) -> N
     assert record.request_headers["authorization"] == "<redacted>"  # type: ignore[attr-defined]
     assert record.response_headers["x-internal-token"] == "<redacted>"  # type: ignore[attr-defined]
     assert record.response_headers["content-type"] == "application/json"  # type: ignore[attr-defined]
+
+
+def test_credential_headers_stay_redacted_even_when_called_safe(
+    debug: pytest.LogCaptureFixture,
+) -> None:
+    """safe_headers naming authorization or x-api-key does not expose them."""
+    run(
+        [Reply(200, {"x-api-key": "sk-resp-5566"})],
+        safe_headers=SAFE_HEADERS | {"authorization", "x-api-key"},
+    )
+    record = debug.records[-1]
+    assert KEY not in debug.text
+    assert KEY not in str(record.__dict__)
+    assert record.request_headers["authorization"] == "<redacted>"  # type: ignore[attr-defined]
+    assert record.response_headers["x-api-key"] == "<redacted>"  # type: ignore[attr-defined]
+
+
+def test_error_texts_are_redacted(debug: pytest.LogCaptureFixture) -> None:
+    """A failure whose text quotes the key (not an SDK error, so not redacted at the source)
+    is logged with the key masked."""
+    with contextlib.suppress(RuntimeError):
+        run([RuntimeError(f"boom with Bearer {KEY}")])
+    errors = [r for r in debug.records if getattr(r, "event", "") == "soniox.http.error"]
+    assert errors
+    assert KEY not in debug.text
+    assert KEY not in str(errors[0].__dict__)
 
 
 def test_headers_can_be_left_out(debug: pytest.LogCaptureFixture) -> None:

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from soniox import __version__
-from soniox.errors import AuthenticationError, ClientValidationError, redact
+from soniox.errors import AuthenticationError, ClientValidationError, forget_secret, redact
 from soniox.middleware import HeadersMiddleware, Stack, user_agent
 from soniox.transport import URL, InMemoryTransport, Reply, Request, RequestOptions
 
@@ -95,3 +95,27 @@ def test_empty_keys_are_rejected() -> None:
     """A blank key is a configuration mistake, caught before any request."""
     with pytest.raises(ClientValidationError, match="empty"):
         HeadersMiddleware("   ")
+
+
+@pytest.mark.parametrize("where", ["extra_headers", "own", "middleware"])
+def test_keys_in_other_headers_are_registered(where: str) -> None:
+    """A key sent in x-api-key / api-key / a custom token header — per call, on the request, or
+    given to the middleware — is registered like the bearer key; other values are not."""
+    secret = f"sk-{where}-0f1e2d3c4b5a"
+    headers = {"X-Api-Key": secret, "X-My-Token": f"Bearer {secret}-2", "X-Trace": "trace-value-1"}
+    request = Request("GET", BASE)
+    middleware = HeadersMiddleware(KEY)
+    if where == "extra_headers":
+        request = Request("GET", BASE, options=RequestOptions(extra_headers=headers))
+    elif where == "own":
+        for name, value in headers.items():
+            request = request.with_header(name, value)
+    else:
+        middleware = HeadersMiddleware(KEY, extra=headers)
+    try:
+        assert sent(middleware, request).headers.get("x-api-key") == secret
+        assert redact(f"echo {secret} and {secret}-2") == "echo *** and ***"
+        assert redact("trace-value-1") == "trace-value-1"
+    finally:
+        for value in (secret, f"{secret}-2", f"Bearer {secret}-2"):
+            forget_secret(value)

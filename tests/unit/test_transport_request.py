@@ -8,8 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from soniox.errors import ClientValidationError
+from soniox.errors import ClientValidationError, forget_secret, register_secret
 from soniox.transport import URL, Headers, Request, RequestOptions, StreamBody, Timeout
+from soniox.transport.request import is_credential_header
 
 BASE = URL.parse("https://api.soniox.com/v1")
 
@@ -55,6 +56,67 @@ def test_header_repr_redacts_values_off_the_allowlist() -> None:
     assert "sk-secret-123" not in text
     assert "text/plain" in text
     assert "<redacted>" in text
+
+
+@pytest.mark.parametrize(
+    ("name", "credential"),
+    [
+        ("Authorization", True),
+        ("proxy-authorization", True),
+        ("Cookie", True),
+        ("set-cookie", True),
+        ("X-Api-Key", True),
+        ("api-key", True),
+        ("X-Auth-Token", True),
+        ("x-soniox-webhook-secret", True),
+        ("www-authenticate", True),
+        ("x-session", True),
+        ("idempotency-key", False),
+        ("content-type", False),
+        ("user-agent", False),
+        ("x-request-id", False),
+    ],
+)
+def test_which_headers_carry_credentials(name: str, credential: bool) -> None:
+    """Listed names, and any name containing key/token/secret/auth/…, except idempotency-key."""
+    assert is_credential_header(name) is credential
+
+
+def test_a_credential_header_is_never_shown_even_if_allowed() -> None:
+    """The name rule wins over an allowlist that (wrongly) names a credential header."""
+    headers = Headers.of({"x-api-key": "sk-secret-456", "accept": "text/csv"})
+    shown = dict(headers.redacted(allow=frozenset({"x-api-key", "accept"})))
+    assert shown == {"x-api-key": "<redacted>", "accept": "text/csv"}
+
+
+def test_a_registered_secret_is_masked_under_an_allowed_name() -> None:
+    """A value shown by the allowlist still passes redact(): a registered secret is masked."""
+    secret = "sk-agent-leak-77aa"
+    register_secret(secret)
+    try:
+        text = repr(Headers.of({"user-agent": f"app/1 {secret}"}))
+    finally:
+        forget_secret(secret)
+    assert secret not in text
+    assert "app/1 ***" in text
+
+
+def test_options_repr_masks_extra_headers() -> None:
+    """An API key in extra_headers (under any name off the allowlist) never shows in the
+    options' repr, nor in the repr of a request that carries them."""
+    options = RequestOptions(
+        extra_headers={"X-Api-Key": "sk-extra-123456", "X-Trace": "t1", "Accept": "text/csv"},
+        max_retries=3,
+    )
+    text = repr(options)
+    assert "sk-extra-123456" not in text
+    assert "t1" not in text
+    assert "('accept', 'text/csv')" in text
+    assert "max_retries=3" in text
+    request_text = repr(Request("GET", BASE, options=options))
+    assert "sk-extra-123456" not in request_text
+    assert "options=RequestOptions(" in request_text
+    assert "options=" not in repr(Request("GET", BASE))
 
 
 # --- URLs -------------------------------------------------------------------------------------

@@ -12,7 +12,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from soniox.errors import ClientValidationError, DecodeError, WebhookSignatureError
+from soniox.errors import (
+    ClientValidationError,
+    DecodeError,
+    WebhookSignatureError,
+    forget_secret,
+    redact,
+)
 from soniox.resources.webhooks import (
     DEFAULT_WEBHOOK_HEADER,
     HEADER_ENV,
@@ -118,6 +124,24 @@ def test_webhook_payload_uses_a_per_call_auth_config() -> None:
     assert fields["webhook_auth_header_name"] == "X-Hook"
     assert fields["webhook_auth_header_value"] == SECRET
     assert SECRET not in repr(auth)
+
+
+@pytest.mark.parametrize("where", ["argument", "environment", "auth"])
+def test_every_secret_is_registered_for_redaction(where: str) -> None:
+    """The secret given, read from the environment, or passed per call is masked in any text
+    once the webhooks object has it (a receiver's error page, a log line, a message)."""
+    secret = f"whsec-{where}-5a6b7c8d9e"
+    try:
+        if where == "argument":
+            Webhooks(secret, environ={})
+        elif where == "environment":
+            Webhooks(environ={SECRET_ENV: secret}).verify({DEFAULT_WEBHOOK_HEADER: secret})
+        else:
+            auth = WebhookAuthConfig(name="X-Hook", value=secret)
+            Webhooks(environ={}).verify({"x-hook": secret}, auth=auth)
+        assert redact(f"got {secret}") == "got ***"
+    finally:
+        forget_secret(secret)
 
 
 def test_the_environment_configures_name_and_secret() -> None:

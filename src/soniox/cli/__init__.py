@@ -15,7 +15,10 @@ is the independent other side of the wire) and ``soniox --help`` stays fast.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import os
+import stat
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -23,12 +26,16 @@ from typing import Any
 
 from soniox._version import __version__
 
-__all__ = ["COMMANDS", "build_parser", "main"]
+__all__ = ["COMMANDS", "audio_path_problem", "build_parser", "main"]
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141
+"""The reader of our output went away (``soniox models --json | head -1``): 128 + SIGPIPE, the
+status a Unix tool killed by SIGPIPE reports, so ``set -o pipefail`` can still tell the output
+was cut short. Nothing is printed: it is an ordinary end, not an error."""
 
 _Handler = Callable[[argparse.Namespace], int]
 
@@ -46,13 +53,52 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``soniox`` console script; returns the exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    handler: _Handler | None = getattr(args, "handler", None)
-    if handler is None:
-        parser.print_help(sys.stderr)
-        return EXIT_USAGE
-    return handler(args)
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        handler: _Handler | None = getattr(args, "handler", None)
+        if handler is None:
+            parser.print_help(sys.stderr)
+            return EXIT_USAGE
+        return handler(args)
+    except BrokenPipeError:
+        _detach_closed_streams()
+        return EXIT_BROKEN_PIPE
+
+
+def _detach_closed_streams() -> None:
+    """Point stdout / stderr at the null device if their reader is gone, so that neither a
+    later write nor the interpreter's flush at exit prints a BrokenPipeError traceback."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            try:
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, stream.fileno())
+                os.close(devnull)
+            except (OSError, ValueError):  # not a real file (captured in tests): nothing to do
+                pass
+
+
+def audio_path_problem(path: Path) -> str | None:
+    """Why ``path`` cannot be sent as an audio file (missing, a directory, unreadable), or
+    None. Standard library only: ``soniox demo`` checks its argument before importing more."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return f"no such file: {path}"
+    except PermissionError:
+        return f"cannot read {path}: permission denied"
+    except OSError as exc:
+        return f"cannot read {path}: {exc.strerror or exc}"
+    if stat.S_ISDIR(mode):
+        return f"{path} is a directory; give an audio file"
+    if not stat.S_ISREG(mode):
+        return f"{path} is not a regular file; give an audio file"
+    if not os.access(path, os.R_OK):
+        return f"cannot read {path}: permission denied"
+    return None
 
 
 # soniox emulator -------------------------------------------------------------------------------
@@ -94,15 +140,23 @@ def _run_demo(args: argparse.Namespace) -> int:
         print(extra_missing_message(missing), file=sys.stderr)
         return EXIT_USAGE
     audio: Path | None = args.audio
-    if audio is not None and not audio.is_file():
-        print(f"soniox demo: no such file: {audio}", file=sys.stderr)
+    problem = None if audio is None else audio_path_problem(audio)
+    if problem is not None:
+        print(f"soniox demo: {problem}", file=sys.stderr)
         return EXIT_USAGE
     from soniox.cli.demo import run_demo
 
     try:
         run_demo(audio, engine=args.engine)
     except KeyboardInterrupt:
-        print("soniox demo: interrupted", file=sys.stderr)
+        # run_demo stopped the emulator on its way out (also if a second Ctrl-C cut in); a
+        # further Ctrl-C now must not turn this message into a traceback.
+        with contextlib.suppress(KeyboardInterrupt):
+            print(
+                "soniox demo: interrupted; the emulator is stopped and its temporary files removed",
+                file=sys.stderr,
+                flush=True,
+            )
         return EXIT_INTERRUPTED
     except Exception as exc:  # the demo's whole point is a readable outcome
         print(f"soniox demo failed: {exc}", file=sys.stderr)

@@ -14,10 +14,14 @@ lines, so scripts and logs get stable text.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
+import signal
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
+from types import FrameType
 from typing import Any, TextIO
 
 from soniox.client import SonioxClient
@@ -160,7 +164,10 @@ def make_client(args: argparse.Namespace) -> SonioxClient:
 def describe_error(exc: BaseException) -> str:
     """A readable, multi-line account of an SDK error (never a secret: messages are redacted)."""
     if isinstance(exc, TranscriptionFailedError):  # before SonioxAPIError: it is a 409 too
-        return f"transcription failed: {exc}"
+        job = exc.transcription_id or "?"
+        kind = f" ({exc.error_type})" if exc.error_type else ""
+        reason = exc.error_message or "no reason given"
+        return f"transcription {job} failed{kind}: {reason}"
     if isinstance(exc, SonioxAPIError):
         lines = [f"API error {exc.status}" + (f" {exc.error_type}" if exc.error_type else "")]
         lines.append(f"  message:    {exc.message}")
@@ -174,32 +181,74 @@ def describe_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+class _InterruptNotice:
+    """While active (main thread only), the first Ctrl-C prints ``notice`` at once — before the
+    clean-up it starts, which may take a while — and every Ctrl-C raises KeyboardInterrupt as
+    usual; :attr:`count` says how many there were (a second one cut the clean-up short)."""
+
+    def __init__(self, out: Output, notice: str | None) -> None:
+        self._out = out
+        self._notice = notice
+        self.count = 0
+        self._previous: Any = None
+        self._installed = False
+
+    def _handler(self, _signum: int, _frame: FrameType | None) -> None:
+        self.count += 1
+        if self.count == 1 and self._notice:
+            # stderr may be mid-write (a reentrant call) or closed: the notice is not worth a
+            # traceback.
+            with contextlib.suppress(RuntimeError, OSError, ValueError):
+                self._out.error(self._notice)
+        raise KeyboardInterrupt
+
+    def __enter__(self) -> _InterruptNotice:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handler)
+            self._installed = True
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self._installed:
+            signal.signal(signal.SIGINT, self._previous)
+            self._installed = False
+
+
 def run_command(
     args: argparse.Namespace,
     command: str,
     body: Callable[[SonioxClient, Output], int],
     *,
     quiet: bool = False,
-    on_interrupt: Callable[[Output], None] | None = None,
+    on_interrupt: Callable[[Output, bool], None] | None = None,
+    interrupt_notice: str | None = None,
+    describe: Callable[[SonioxError], str] = describe_error,
 ) -> int:
-    """Build the client, run ``body``, and turn every failure into a message and an exit code."""
+    """Build the client, run ``body``, and turn every failure into a message and an exit code.
+
+    ``describe`` words an SDK error; ``interrupt_notice`` is printed the moment Ctrl-C is
+    pressed (what clean-up follows); ``on_interrupt(out, repeated)`` reports the outcome —
+    ``repeated``: Ctrl-C was pressed again, cutting that clean-up short.
+    """
     out = Output(command, quiet=quiet)
     try:
         client = make_client(args)
     except UsageError as exc:
         out.error(str(exc))
         return EXIT_USAGE
+    notice = _InterruptNotice(out, interrupt_notice)
     try:
-        with client:
+        with notice, client:
             return body(client, out)
     except UsageError as exc:
         out.error(str(exc))
         return EXIT_USAGE
     except KeyboardInterrupt:
         if on_interrupt is not None:
-            on_interrupt(out)
-        out.error("interrupted")
+            on_interrupt(out, notice.count > 1)
+        else:
+            out.error("interrupted")
         return EXIT_INTERRUPTED
     except SonioxError as exc:
-        out.error(describe_error(exc))
+        out.error(describe(exc))
         return EXIT_FAILURE

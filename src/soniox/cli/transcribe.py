@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 import attrs
 
+from soniox.cli import audio_path_problem
 from soniox.cli.common import (
     EXIT_FAILURE,
     EXIT_OK,
@@ -31,7 +32,7 @@ from soniox.cli.common import (
     run_command,
 )
 from soniox.client import SonioxClient
-from soniox.errors import SonioxError
+from soniox.errors import SonioxError, WaitTimeoutError
 from soniox.flows.payload import TranscriptionOptions
 from soniox.transcripts import Only, render_by_speaker, render_text, to_srt, to_vtt
 from soniox.types import Transcription, TranscriptionTranscript, unstructure
@@ -92,6 +93,7 @@ class _Tracker:
         self._job_task: Any = None
         self._status: str | None = None
         self._announced = False
+        self._sent_all = False
 
     def upload(self, sent: int, total: int | None) -> None:
         if self.live is not None:
@@ -103,11 +105,15 @@ class _Tracker:
             self._announced = True
             size = f" ({_size(total)})" if total else ""
             self.out.info(f"{self.label}: uploading{size}")
-        if total is not None and sent >= total:
-            self.out.info(f"{self.label}: uploaded")
+        # All bytes sent is not yet "uploaded": the server may still refuse the file (a wrong
+        # key's 401 arrives after the body). It was accepted once a job exists: see status().
+        self._sent_all = total is not None and sent >= total
 
     def status(self, transcription: Transcription) -> None:
         self.job_id = transcription.id
+        if self._sent_all and self.live is None:
+            self._sent_all = False
+            self.out.info(f"{self.label}: uploaded")
         status = str(transcription.status)
         if status == self._status:
             return
@@ -164,8 +170,9 @@ def run_transcribe(args: argparse.Namespace) -> int:
     sources = [Source.parse(raw) for raw in args.paths]
     out = Output("transcribe", quiet=args.quiet)
     for source in sources:
-        if source.path is not None and not source.path.is_file():
-            out.error(f"no such file: {source.path}")
+        problem = None if source.path is None else audio_path_problem(source.path)
+        if problem is not None:
+            out.error(problem)
             return EXIT_USAGE
     output_dir: Path | None = args.output_dir
     if output_dir is not None and output_dir.exists() and not output_dir.is_dir():
@@ -176,18 +183,77 @@ def run_transcribe(args: argparse.Namespace) -> int:
     def body(client: SonioxClient, out: Output) -> int:
         return _transcribe_all(client, out, args, sources, trackers)
 
-    def interrupted(out: Output) -> None:
-        kept = [t.job_id for t in trackers if t.job_id]
-        if args.keep and kept:
-            out.error(
-                "interrupted; kept on the server (--keep): "
-                + ", ".join(kept)
-                + " — delete with: soniox jobs rm --with-file ID"
-            )
-        elif not args.keep:
-            out.info("interrupted: the uploads and jobs of this run were deleted")
+    def interrupted(out: Output, repeated: bool) -> None:
+        jobs = [t.job_id for t in trackers if t.job_id]
+        delete = f"delete with: soniox jobs rm --with-file {' '.join(jobs)}"
+        if args.keep:
+            if jobs:
+                out.error(f"interrupted; kept on the server (--keep): {', '.join(jobs)} — {delete}")
+            else:
+                out.error("interrupted")
+        elif repeated:
+            # The second Ctrl-C stopped the clean-up: say what may be left and how to remove it.
+            where = f"{', '.join(jobs)} — {delete}" if jobs else "an upload — see: soniox files ls"
+            out.error(f"interrupted again: clean-up stopped; possibly left on the server: {where}")
+        else:
+            out.error("interrupted: the uploads and jobs of this run were deleted")
 
-    return run_command(args, "transcribe", body, quiet=args.quiet, on_interrupt=interrupted)
+    notice = (
+        None
+        if args.keep
+        else "interrupted: deleting this run's upload and job (a job still processing can only "
+        "be deleted once it ends); Ctrl-C again to leave them on the server"
+    )
+
+    def describe(exc: SonioxError) -> str:
+        return _describe(exc, keep=args.keep)
+
+    return run_command(
+        args,
+        "transcribe",
+        body,
+        quiet=args.quiet,
+        on_interrupt=interrupted,
+        interrupt_notice=notice,
+        describe=describe,
+    )
+
+
+def _cleanup_failure(exc: BaseException) -> str | None:
+    """The SDK's note when ``delete_after`` could not delete what it created, if it could not."""
+    for note in getattr(exc, "__notes__", ()):
+        if isinstance(note, str) and note.startswith("clean-up failed"):
+            return note
+    return None
+
+
+def _describe(exc: SonioxError, *, keep: bool) -> str:
+    """An SDK error as this command words it: what happened to the job and the upload, and
+    what the user can still do (the SDK's own wording cannot know what the CLI cleaned up)."""
+    if isinstance(exc, WaitTimeoutError):
+        job = exc.transcription_id or "?"
+        waited = f" after {exc.timeout:g} s" if exc.timeout is not None else ""
+        state = f" (still {exc.transcription.status})" if exc.transcription is not None else ""
+        if keep:
+            return (
+                f"gave up waiting{waited} (--timeout): transcription {job}{state} is kept on "
+                "the server (--keep) and may still finish; list it with: soniox jobs ls; "
+                f"delete it with: soniox jobs rm --with-file {job}"
+            )
+        left = _cleanup_failure(exc)
+        if left is not None:
+            return f"gave up waiting{waited} (--timeout) on transcription {job}{state}; {left}"
+        return (
+            f"gave up waiting{waited} (--timeout): transcription {job}{state} and its upload "
+            "were deleted"
+        )
+    message = describe_error(exc)
+    left = _cleanup_failure(exc)
+    return message if left is None else f"{message}\n  {left}"
+
+
+def _has_words(transcript: TranscriptionTranscript) -> bool:
+    return any(t.text.strip() and not t.text.startswith("<") for t in transcript.tokens)
 
 
 def _transcribe_all(
@@ -213,8 +279,10 @@ def _transcribe_all(
                 if not several:
                     raise
                 failures += 1
-                out.error(f"{source.label}: {describe_error(exc)}")
+                out.error(f"{source.label}: {_describe(exc, keep=args.keep)}")
                 continue
+            if not _has_words(transcript):
+                out.info(f"{source.label}: no speech found (the transcript is empty)")
             translated = bool(args.translate_to)
             if output_dir is not None:
                 target = output_dir / f"{source.stem}.{_EXTENSIONS[args.format]}"

@@ -31,7 +31,7 @@ from .http_types import (
     OutgoingResponse,
     WebSocketChannel,
 )
-from .journal import Journal, JournalEntry, redact_headers
+from .journal import Journal, JournalEntry, redact_headers, redact_query
 
 __all__ = [
     "Application",
@@ -197,7 +197,7 @@ def open_request(
         "scheme": head.scheme,
         "method": head.method,
         "path": head.path,
-        "query": head.query,
+        "query": redact_query(head.query),
         "headers": redact_headers(head.headers),
         "request_id": request_id,
     }

@@ -614,13 +614,25 @@ class AutoDecoder(AudioDecoder):
         return out
 
 
-def _unknown_format_message(verdict: str | None) -> str:
+def _unknown_format_message(verdict: str | None, *, stream: bool = True) -> str:
+    """Why the audio could not be read, with advice the sender can act on: a realtime stream
+    can declare raw audio in its config; a file (async transcription) cannot — the create
+    request has no ``audio_format`` / ``sample_rate`` / ``num_channels`` — so it must be sent
+    in a container."""
     if verdict:
         return f"audio container {verdict!r} is not supported here"
-    return (
+    unknown = (
         "could not detect the audio format: the data does not start with a known container "
-        "signature (wav, aiff, mp3, flac, ogg, webm, aac, amr, asf); for raw PCM, mu-law or "
-        "A-law audio set audio_format, sample_rate and num_channels"
+        "signature (wav, aiff, mp3, flac, ogg, webm, aac, amr, asf)"
+    )
+    if stream:
+        return (
+            f"{unknown}; for raw PCM, mu-law or A-law audio set audio_format, sample_rate and "
+            "num_channels in the stream's config"
+        )
+    return (
+        f"{unknown}; raw PCM, mu-law or A-law audio has no header to read its format from: "
+        "convert the file to one of those formats (e.g. WAV) and send it again"
     )
 
 
@@ -677,7 +689,7 @@ def _iter_samples(fh: BinaryIO, chunk_size: int) -> Iterator[tuple[DecodedFile, 
         raise AudioDecodeError("the audio file is empty")
     verdict = sniff_container(head)
     if not verdict:
-        raise AudioDecodeError(_unknown_format_message(None))
+        raise AudioDecodeError(_unknown_format_message(None, stream=False))
     decoder = container_decoder(verdict)
     data = head
     while data:

@@ -1,9 +1,14 @@
 """The models the emulator offers: what ``GET /v1/models`` and ``GET /v1/tts-models`` return.
 
 Mirrors the current public line-up: ``stt-rt-v5`` and ``stt-async-v5``, with the v4 names kept
-as aliases, and the ``tts-rt-v2`` voice model. Every key the SDKs require is always emitted
-(``context_version``, ``one_way_translation``, ``two_way_translation`` included), so a client
-that parses strictly sees the same shape it gets from the real service. Other parts of the
+as aliases, and the ``tts-rt-v2`` voice model. Every key the SDKs read is always emitted, with
+the type the official SDK's pydantic models demand (``context_version``,
+``one_way_translation``, ``two_way_translation`` included; ``endpoint_latency_adjustment_max_level``
+is an integer, 0 where unsupported, never null), so a client that parses strictly sees the same
+shape it gets from the real service (``tests/emulator/test_catalog_shapes.py`` checks it against
+the official shapes). The values follow the API reference's examples: 60 speech-to-text
+languages in the API's order, real-time models with ``supports_max_endpoint_delay``; the TTS
+model's 63 languages sorted by code and its voices in the API's order. Other parts of the
 emulator resolve request models through :func:`find_stt_model`.
 """
 
@@ -15,6 +20,7 @@ import attrs
 
 __all__ = [
     "LANGUAGES",
+    "TTS_LANGUAGES",
     "STT_MODELS",
     "TTS_MODELS",
     "SttModel",
@@ -90,6 +96,12 @@ LANGUAGES: tuple[tuple[str, str], ...] = (
     ("cy", "Welsh"),
 )
 """(ISO-639-1 code, English name), in the order the catalogue lists them."""
+
+TTS_LANGUAGES: tuple[tuple[str, str], ...] = tuple(
+    sorted((*LANGUAGES, ("is", "Icelandic"), ("su", "Sundanese"), ("uz", "Uzbek")))
+)
+"""The text-to-speech languages: the speech-to-text ones and three more, sorted by code (as
+``GET /v1/tts-models`` lists them)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -179,11 +191,15 @@ class TtsModel:
     name: str
     voices: tuple[TtsVoice, ...]
     aliased_model_id: str | None = None
-    languages: tuple[tuple[str, str], ...] = LANGUAGES
+    languages: tuple[tuple[str, str], ...] = TTS_LANGUAGES
     supports_timestamps: bool = True
+    supports_voice_cloning: bool = False
+    """False: the emulator has no voice-cloning endpoints (``/v1/voices`` is not emulated)."""
+    voice_cloning_max_audio_duration_ms: int | None = None
     supports_speed_adjustment: bool = True
-    speed_min: float = 0.7
-    speed_max: float = 1.3
+    speed_min: float | None = 0.7
+    speed_max: float | None = 1.3
+    supports_silence_reduction: bool = True
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -193,9 +209,12 @@ class TtsModel:
             "voices": [v.to_json() for v in self.voices],
             "languages": [{"code": code, "name": name} for code, name in self.languages],
             "supports_timestamps": self.supports_timestamps,
+            "supports_voice_cloning": self.supports_voice_cloning,
+            "voice_cloning_max_audio_duration_ms": self.voice_cloning_max_audio_duration_ms,
             "supports_speed_adjustment": self.supports_speed_adjustment,
             "speed_min": self.speed_min,
             "speed_max": self.speed_max,
+            "supports_silence_reduction": self.supports_silence_reduction,
         }
 
 
@@ -203,16 +222,21 @@ TTS_MODELS: tuple[TtsModel, ...] = (
     TtsModel(
         id="tts-rt-v2",
         name="Text-to-Speech Real-time v2",
+        # The voice ids of the API reference's example, in its order; the API documents no
+        # descriptions, so these are the emulator's own.
         voices=(
-            TtsVoice(id="Adrian", description="Calm, articulate narrator", gender="male"),
             TtsVoice(id="Maya", description="Warm and conversational", gender="female"),
             TtsVoice(id="Daniel", description="Clear, neutral newsreader", gender="male"),
-            TtsVoice(id="Nina", description="Bright and friendly", gender="female"),
             TtsVoice(id="Noah", description="Relaxed, low-pitched", gender="male"),
+            TtsVoice(id="Nina", description="Bright and friendly", gender="female"),
             TtsVoice(id="Emma", description="Crisp customer-support tone", gender="female"),
             TtsVoice(id="Jack", description="Energetic presenter", gender="male"),
+            TtsVoice(id="Adrian", description="Calm, articulate narrator", gender="male"),
             TtsVoice(id="Claire", description="Soft-spoken storyteller", gender="female"),
-            TtsVoice(id="Sky", description="Even, synthetic assistant", gender="neutral"),
+            TtsVoice(id="Grace", description="Gentle and reassuring", gender="female"),
+            TtsVoice(id="Owen", description="Steady, matter-of-fact", gender="male"),
+            TtsVoice(id="Mina", description="Light and upbeat", gender="female"),
+            TtsVoice(id="Kenji", description="Calm and precise", gender="male"),
         ),
     ),
 )

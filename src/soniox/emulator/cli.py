@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import os
 import signal
 import sys
 import tempfile
@@ -132,6 +133,13 @@ def _emulator_config(args: argparse.Namespace, stdin: TextIO) -> EmulatorConfig:
         if not line.strip():
             raise ValueError("--config-stdin: no configuration line on standard input")
         return config_from_json(json.loads(line))
+    from .config import is_loopback_host
+
+    if not args.allow_non_loopback and not is_loopback_host(args.host):
+        raise ValueError(
+            f"--host {args.host} is not a loopback address; add --allow-non-loopback to serve "
+            "beyond this machine"
+        )
     fields: dict[str, Any] = {
         "host": args.host,
         "port": args.port,
@@ -170,10 +178,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         with Emulator(config) as emu, tempfile.TemporaryDirectory(prefix="soniox-ca-") as tmp:
             info = _emulator_info(emu, Path(tmp))
-            if args.ready_json:
-                print(json.dumps(info), flush=True)
-            else:
-                _print_human(info)
+            _announce(json.dumps(info) if args.ready_json else _human_text(info))
             if args.config_stdin:
                 _watch_lifeline(sys.stdin, stop)
             while not stop.wait(0.5):
@@ -220,7 +225,27 @@ def _emulator_info(emu: Emulator, tmp: Path) -> dict[str, Any]:
     return info
 
 
-def _print_human(info: dict[str, Any]) -> None:
+def _announce(text: str) -> None:
+    """Print the URLs on stdout. Nothing else is ever written there, so the server keeps
+    serving whatever becomes of stdout's reader; if it is gone already (``soniox emulator |
+    true``), stdout is pointed at the null device and the server runs on (the URLs can be
+    read from ``--ready-json`` or a fixed ``--port``)."""
+    try:
+        print(text, flush=True)
+    except (OSError, ValueError):  # BrokenPipeError; a closed stream
+        _detach_stdout()
+
+
+def _detach_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (AttributeError, OSError, ValueError):
+        sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - for the process's life
+
+
+def _human_text(info: dict[str, Any]) -> str:
     lines = [
         "Soniox emulator running",
         f"  REST base URL:      {info['rest_base_url']}",
@@ -236,7 +261,7 @@ def _print_human(info: dict[str, Any]) -> None:
         f"  API key:            {info['api_key']}",
         "Press Ctrl-C to stop.",
     ]
-    print("\n".join(lines), flush=True)
+    return "\n".join(lines)
 
 
 def _install_stop_signals(stop: threading.Event) -> Callable[[], None]:

@@ -13,6 +13,11 @@ DEFAULT_API_KEY = "soniox-emulator-key"
 """The key the emulator accepts unless told otherwise. Not a secret: it only opens the emulator."""
 
 
+def is_loopback_host(host: str) -> bool:
+    """True for ``localhost`` and loopback addresses (what the emulator binds by default)."""
+    return _is_loopback(host)
+
+
 def _is_loopback(host: str) -> bool:
     if host == "localhost":
         return True

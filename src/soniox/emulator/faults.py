@@ -27,6 +27,11 @@ ws_stall        ws            stop reading and answering for ``delay_s`` seconds
                               trigger point (``delay_s`` <= 0: until the client goes away)
 ==============  ============  ==============================================================
 
+A rule with ``probability`` fires on a matching request only with that chance, drawn from its
+own random generator (seeded by ``seed``, so a plan replays the same faults for the same
+sequence of requests); :meth:`FaultPlan.chaos` adds a mix of such rules — every HTTP fault kind
+— so that about ``rate`` of the matching requests are faulted.
+
 Rules are plain attrs values and round-trip through JSON (:meth:`Fault.to_json` /
 :meth:`Fault.from_json`), so the same plan can be scripted from Python or posted to the
 emulator's admin endpoint ``POST /_emulator/faults``.
@@ -35,6 +40,7 @@ emulator's admin endpoint ``POST /_emulator/faults``.
 from __future__ import annotations
 
 import fnmatch
+import random
 import threading
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
@@ -74,6 +80,13 @@ _ALL_KINDS = HTTP_FAULT_KINDS | WS_FAULT_KINDS | JOB_FAULT_KINDS
 def _check_kind(_instance: object, _attribute: object, value: str) -> None:
     if value not in _ALL_KINDS:
         raise ValueError(f"unknown fault kind {value!r}; expected one of {sorted(_ALL_KINDS)}")
+
+
+def _check_probability(
+    _instance: object, attribute: attrs.Attribute[Any], value: float | None
+) -> None:
+    if value is not None and not 0.0 < value <= 1.0:
+        raise ValueError(f"{attribute.name} must be in (0, 1], got {value!r}")
 
 
 def _check_positive_or_none(
@@ -119,6 +132,9 @@ class Fault:
     at_audio_ms: int | None = None
     # ws_error
     error_code: int = 500
+    # chance: fire on a match only with this probability (own generator, seeded by ``seed``)
+    probability: float | None = attrs.field(default=None, validator=_check_probability)
+    seed: int | None = None
 
     @property
     def family(self) -> str:
@@ -175,6 +191,14 @@ class _Rule:
     fault: Fault
     matched: int = 0
     fired: int = 0
+    rng: random.Random = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        self.rng = random.Random(self.fault.seed)
+
+    def draws_to_fire(self) -> bool:
+        chance = self.fault.probability
+        return chance is None or self.rng.random() < chance
 
 
 class FaultPlan:
@@ -244,6 +268,8 @@ class FaultPlan:
                         continue
                 elif fault.times is not None and rule.fired >= fault.times:
                     continue
+                if not rule.draws_to_fire():
+                    continue
                 rule.fired += 1
                 fired.append(FiredFault(index, fault))
         return fired
@@ -281,3 +307,47 @@ class FaultPlan:
     def inject(self, kind: str, route: str | None = None, **params: Any) -> int:
         """Add a rule of any kind: ``plan.inject("reset_after", "/v1/transcriptions", method="POST")``."""
         return self.add(Fault(kind=kind, route=route, **params))
+
+    def chaos(
+        self,
+        rate: float,
+        *,
+        seed: int = 0,
+        route: str | None = "/v1/*",
+        method: str | None = None,
+        retry_after_ms: int = 50,
+        delay_s: float = 0.02,
+    ) -> list[int]:
+        """Fault about ``rate`` of the matching requests, with every HTTP fault kind: 500, 502,
+        503, 429 with and without ``retry-after-ms``, resets before and after processing,
+        truncated bodies, latency and slow bodies. Each rule draws from its own generator
+        (seeded from ``seed``), so the same seed and request order give the same faults."""
+        if not 0.0 < rate < 1.0:
+            raise ValueError(f"rate must be in (0, 1), got {rate!r}")
+        mix: list[dict[str, Any]] = [
+            {"kind": "status", "status": 500},
+            {"kind": "status", "status": 502},
+            {"kind": "status", "status": 503},
+            {"kind": "status", "status": 429, "retry_after_ms": retry_after_ms},
+            {"kind": "status", "status": 429},
+            {"kind": "reset_before"},
+            {"kind": "reset_after"},
+            {"kind": "truncate", "after_bytes": 7},
+            {"kind": "latency", "delay_s": delay_s},
+            {"kind": "slow_body", "chunk_size": 256, "chunk_delay_s": delay_s / 4},
+        ]
+        # Independent draws: each rule fires with p, so that 1 - (1 - p)^len(mix) == rate.
+        chance = 1.0 - (1.0 - rate) ** (1.0 / len(mix))
+        return [
+            self.add(
+                Fault(
+                    route=route,
+                    method=method,
+                    times=None,
+                    probability=chance,
+                    seed=seed * 1000 + i,
+                    **params,
+                )
+            )
+            for i, params in enumerate(mix)
+        ]

@@ -3,7 +3,9 @@
 Each job is one asyncio task. While the job is ``queued`` (at least ``queue_delay_s``) its audio
 is obtained (an uploaded file was already linked into the job's private storage when the job was
 created; an ``audio_url`` is really fetched with httpx, ``audio_url_timeout_s`` per operation)
-and recognized by the engine off the event loop. The job then stays ``processing`` for
+and recognized by the engine off the event loop: in a worker thread, or — for an engine whose
+decoder holds the GIL (pocketsphinx) — in a child process that is killed when the job is
+deleted or the emulator stops (``engines/file_worker.py``). The job then stays ``processing`` for
 ``max(min_processing_s, audio_seconds / processing_speed)`` with ``audio_duration_ms`` set, and
 ends ``completed`` (transcript stored, usage recorded) or ``error``. A webhook is sent when it
 ends, if the client asked for one.
@@ -29,6 +31,7 @@ import httpx
 from .catalog import resolve_async_model
 from .config import EmulatorConfig
 from .engines.base import AudioDecodeError, FileTranscript, RecognitionEngine, RecognitionOptions
+from .engines.file_worker import WorkerStopped, isolates_file_jobs, transcribe_file_isolated
 from .errors import DEFAULT_MESSAGES
 from .store import StoredTranscription, TranscriptionStatus
 from .timefmt import utc_now
@@ -154,6 +157,9 @@ class JobRunner:
             failure = JobFailure("audio_download_failed", str(exc))
         except AudioDecodeError as exc:
             failure = JobFailure("audio_decode_failed", str(exc) or "Audio could not be decoded.")
+        except WorkerStopped as exc:  # Ctrl-C at the terminal, killed, crashed: one line
+            log.warning("transcription %s: %s", record.id, exc)
+            failure = JobFailure("internal_error", DEFAULT_MESSAGES["internal_error"])
         except Exception:
             log.exception("engine failed on transcription %s", record.id)
             failure = JobFailure("internal_error", DEFAULT_MESSAGES["internal_error"])
@@ -198,6 +204,10 @@ class JobRunner:
             enable_language_identification=record.enable_language_identification,
             translation=record.translation,
         )
+        if isolates_file_jobs(self._engine):
+            # Its decoder holds the GIL for seconds at a time: in this process it would freeze
+            # the event loop (and a thread-mode host). A child process is killed on cancel.
+            return await transcribe_file_isolated(self._engine.name, record.audio_path, options)
         return await asyncio.to_thread(self._engine.transcribe_file, record.audio_path, options)
 
     def _http(self) -> httpx.AsyncClient:

@@ -2,7 +2,16 @@
 
 Tests assert on it instead of on timing: "the second POST /v1/transcriptions was reset after it
 was processed", "this upload travelled over HTTP/2", "the WebSocket authenticated with the
-subprotocol". Secrets never enter it: the ``authorization`` header is stored redacted.
+subprotocol". Secrets never enter it (:func:`redact_headers`, :func:`redact_query`): the value of
+every credential-bearing header is stored as a length-only marker, keeping an auth scheme
+(``Bearer <redacted 21 chars>``). A header is credential-bearing when its name is
+``authorization``, ``proxy-authorization``, ``cookie``, ``set-cookie``, ``x-api-key``,
+``api-key`` or ``sec-websocket-protocol`` (the realtime key travels there), or contains ``key``,
+``token``, ``secret``, ``auth``, ``password``/``passwd``, ``cookie``, ``session``,
+``credential`` or ``signature`` (``x-soniox-webhook-secret``, ``x-auth-token`` …) — except
+``idempotency-key``; and whatever its name when its value starts with ``Bearer`` or ``Basic``.
+Query parameters are judged by the same name rule (``api_key=``,
+``webhook_auth_header_value=``). This is the emulator's own rule: it imports nothing of the SDK.
 """
 
 from __future__ import annotations
@@ -11,24 +20,80 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import unquote_plus
 
 import attrs
 
-__all__ = ["Journal", "JournalEntry", "redact_headers"]
+__all__ = ["Journal", "JournalEntry", "is_credential_name", "redact_headers", "redact_query"]
 
-_REDACTED_HEADERS = frozenset({"authorization", "sec-websocket-protocol", "cookie"})
+_CREDENTIAL_NAMES = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "cookie",
+        "set-cookie",
+        "x-api-key",
+        "api-key",
+        "sec-websocket-protocol",
+    }
+)
+_CREDENTIAL_WORDS = (
+    "key",
+    "token",
+    "secret",
+    "auth",
+    "password",
+    "passwd",
+    "cookie",
+    "session",
+    "credential",
+    "signature",
+)
+_NOT_CREDENTIALS = frozenset({"idempotency-key"})
+_SCHEMES = frozenset({"bearer", "basic"})
+_SCHEME_HEADERS = frozenset({"authorization", "proxy-authorization"})
+
+
+def is_credential_name(name: str) -> bool:
+    """Whether a header or query parameter called ``name`` may carry a credential."""
+    lname = name.lower()
+    if lname in _CREDENTIAL_NAMES:
+        return True
+    if lname in _NOT_CREDENTIALS:
+        return False
+    return any(word in lname for word in _CREDENTIAL_WORDS)
+
+
+def _marker(value: str, scheme: str = "") -> str:
+    return f"{scheme} <redacted {len(value)} chars>".strip()
 
 
 def redact_headers(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
-    """Lower-case names; replace credential-bearing values with a length-only marker."""
+    """Lower-case names; replace credential-bearing values with a length-only marker (an
+    ``Authorization`` value keeps its scheme, as any ``Bearer``/``Basic`` value does)."""
     out: list[tuple[str, str]] = []
     for name, value in headers:
         lname = name.lower()
-        if lname in _REDACTED_HEADERS:
-            scheme = value.split(" ", 1)[0] if lname == "authorization" and " " in value else ""
-            value = f"{scheme} <redacted {len(value)} chars>".strip()
+        first, space, _rest = value.strip().partition(" ")
+        has_scheme = bool(space) and first.lower() in _SCHEMES
+        if has_scheme or is_credential_name(lname):
+            keep = has_scheme or (bool(space) and lname in _SCHEME_HEADERS)
+            value = _marker(value, first if keep else "")
         out.append((lname, value))
     return out
+
+
+def redact_query(query: str) -> str:
+    """``query`` with the value of every credential-named parameter replaced by a marker."""
+    if not query:
+        return query
+    parts: list[str] = []
+    for part in query.split("&"):
+        name, equals, value = part.partition("=")
+        if equals and is_credential_name(unquote_plus(name)):
+            part = f"{name}={_marker(unquote_plus(value))}"
+        parts.append(part)
+    return "&".join(parts)
 
 
 @attrs.define(kw_only=True)

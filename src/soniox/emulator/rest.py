@@ -27,6 +27,7 @@ from typing import Any
 
 import attrs
 
+from ._exchange import ClientDisconnected
 from .auth import Authenticator
 from .catalog import models_json, tts_models_json
 from .config import EmulatorConfig
@@ -224,6 +225,17 @@ class RestApp:
             if call is None or not call.body_started:
                 await discard_body(request.body_chunks())
             return api_error_response(failure, request.request_id)
+        except ClientDisconnected as exc:
+            # The client went away mid-request (an upload cut short): an ordinary event, one
+            # line; the wire layer records the journal outcome ("disconnected").
+            log.info(
+                "client disconnected during %s %s (request_id=%s): %s",
+                request.method,
+                request.path,
+                request.request_id,
+                exc,
+            )
+            raise
         except Exception:
             log.exception("unhandled error on %s %s", request.method, request.path)
             return api_error_response(ApiFailure(500, "internal_error"), request.request_id)

@@ -152,13 +152,17 @@ class Emulator:
         self._cleanup()
 
     def _cleanup(self) -> None:
-        if self.mode == "thread":
-            self._stop_thread()
-        else:
-            self._stop_subprocess()
-        if self._owns_storage and self._storage is not None:
-            shutil.rmtree(self._storage, ignore_errors=True)
-            self._storage = None
+        # The temporary storage goes even if stopping is cut short (a second Ctrl-C while the
+        # server thread is joined): stop() only runs once, so nothing else would remove it.
+        try:
+            if self.mode == "thread":
+                self._stop_thread()
+            else:
+                self._stop_subprocess()
+        finally:
+            if self._owns_storage and self._storage is not None:
+                shutil.rmtree(self._storage, ignore_errors=True)
+                self._storage = None
 
     # Addresses -----------------------------------------------------------------------------------
     def _require_endpoints(self) -> _Endpoints:

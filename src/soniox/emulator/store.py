@@ -136,6 +136,8 @@ class StoredTranscription:
         }
 
     def transcript_json(self) -> dict[str, Any]:
+        """The transcript as the API answers it: ``text`` is the tokens joined, and the first
+        token has no leading space (the API's example: ``"Hel"``, ``"lo"`` → ``"Hello"``)."""
         tokens: list[dict[str, Any]] = []
         for token in self.tokens or []:
             item = token.to_json()
@@ -144,6 +146,8 @@ class StoredTranscription:
             item.setdefault("end_ms", item["start_ms"])
             item.setdefault("confidence", 1.0)
             tokens.append(item)
+        if tokens and isinstance(tokens[0].get("text"), str):
+            tokens[0]["text"] = tokens[0]["text"].lstrip()
         return {"id": self.id, "text": self.text or "", "tokens": tokens}
 
 

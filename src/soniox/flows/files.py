@@ -14,7 +14,7 @@ import random
 import uuid
 from typing import Final
 
-from soniox.errors import NotFoundError, ResponseLostError
+from soniox.errors import NotFoundError, ResponseLostError, ServerError
 from soniox.middleware import Backoff, Flow, get_clock, sleep
 from soniox.types import File, GetFilesCountResponse, GetFilesResponse, loads
 
@@ -22,6 +22,7 @@ from .checks import MAX_PAGE_LIMIT, check_limit, id_path
 from .deletion import delete_resource_flow
 from .pages import Listing, PageFlow, all_items_flow, list_page_flow, page_walker
 from .protocol import ApiClient
+from .reconcile import look_up_flow
 from .uploads import ProgressCallback, SourceError, UploadSource, prepare_upload
 
 __all__ = [
@@ -144,28 +145,31 @@ def upload_flow(
             headers={"content-type": upload.content_type},
             operation="files.upload",
         )
+        deadline = request.options.deadline
         while True:
             try:
                 response = yield from client.call(request)
-            except ResponseLostError as lost:
-                if not upload.replayable:
-                    lost.add_note(
-                        f"the upload's source ({upload.source_kind}) can be read only once, so it "
-                        "was not resent; the server may have stored the file: look for "
-                        f"client_reference_id={reference!r} in files.list()"
-                    )
-                    raise
-                stored = yield from find_files_flow(
-                    client,
-                    reference,
-                    since=started,
-                    size=upload.file_size,
-                    deadline=request.options.deadline,
+            except (ResponseLostError, ServerError) as lost:
+                # The file may be stored anyway: look before sending it again.
+                stored = yield from look_up_flow(
+                    lambda: find_files_flow(
+                        client, reference, since=started, size=upload.file_size, deadline=deadline
+                    ),
+                    deadline=deadline,
+                    operation="files.upload",
+                    client_reference_id=reference,
+                    recovery=f"files.list_all() (look for client_reference_id={reference!r})",
                 )
                 if stored:
                     return stored[0]
+                if not upload.replayable:
+                    lost.add_note(
+                        f"the upload's source ({upload.source_kind}) can be read only once, so it "
+                        f"was not resent; no file with client_reference_id={reference!r} is "
+                        "stored"
+                    )
+                    raise
                 delay = backoff.delay(resent, _RNG)
-                deadline = request.options.deadline
                 if resent >= resends or (deadline is not None and clock.now() + delay >= deadline):
                     raise
                 yield from sleep(delay)

@@ -16,7 +16,7 @@ from typing import Any, Final, TypedDict, cast
 
 import attrs
 
-from soniox.errors import ClientValidationError, RequestValidationError
+from soniox.errors import ClientValidationError, RequestValidationError, register_secret
 from soniox.types import (
     CreateTranscriptionConfig,
     CreateTranscriptionPayload,
@@ -300,6 +300,8 @@ def build_payload(
     for name in ("webhook_auth_header_name", "webhook_auth_header_value"):
         if options.get(name) is not None:
             fields[name] = _check_str(options[name], name, 256)
+    if "webhook_auth_header_value" in fields:
+        register_secret(fields["webhook_auth_header_value"])  # masked wherever it might show
     if ("webhook_auth_header_name" in fields) != ("webhook_auth_header_value" in fields):
         missing = (
             "webhook_auth_header_value"

@@ -12,7 +12,11 @@ Its clean-up guarantees (tested against the emulator, sync and async):
   still ``processing`` cannot be deleted, so clean-up waits for it to end first (at most
   :data:`CLEANUP_WAIT_S`);
 - with ``delete_after=False`` a job that exists is kept, and the error says which one (its id is
-  on WaitTimeoutError / TranscriptionFailedError, and in a note on every other exception).
+  on WaitTimeoutError / TranscriptionFailedError, and in a note on every other exception);
+- an SDK error says exactly what stays on the server in ``error.left_on_server``
+  (:class:`~soniox.errors.ServerObjects`: job and file ids; empty when nothing does). When the
+  create's outcome is unknown (:class:`~soniox.errors.OutcomeUnknownError`) the uploaded file is
+  kept, since the job may exist and need it.
 
 Clean-up I/O runs :func:`~soniox.flows.effects.shielded`: under asyncio a second cancellation
 cannot cut it short. Errors during clean-up never hide the original error (they are logged and
@@ -21,13 +25,20 @@ added to it as a note).
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 import attrs
 
-from soniox.errors import ConflictError, WaitTimeoutError
+from soniox.errors import (
+    ConflictError,
+    OutcomeUnknownError,
+    ServerObjects,
+    SonioxError,
+    WaitTimeoutError,
+)
 from soniox.middleware import Flow, get_clock, sleep
 from soniox.types import File, Transcription, TranscriptionStatus, TranscriptionTranscript
 
@@ -36,6 +47,7 @@ from .files import delete_file_flow, find_files_flow, upload_flow
 from .payload import build_payload, check_one_source
 from .polling import PollingPolicy
 from .protocol import ApiClient
+from .reconcile import persist_flow
 from .transcriptions import (
     StatusCallback,
     create_flow,
@@ -131,17 +143,23 @@ def cleanup_flow(
     client: ApiClient, *, transcription_ids: tuple[str, ...], file_ids: tuple[str, ...]
 ) -> Flow[None]:
     """Delete the files (first: always possible) and then the jobs; every step is attempted
-    even if an earlier one fails, and the first failure is raised at the end."""
+    even if an earlier one fails — each one persistently, through transient failures, for up to
+    :data:`CLEANUP_DEADLINE_S` in all — and the first failure is raised at the end."""
     view = client.with_options(deadline=CLEANUP_DEADLINE_S)
+    clock = yield from get_clock()
+    deadline = clock.now() + CLEANUP_DEADLINE_S
     first: Exception | None = None
     for file_id in file_ids:
         try:
-            yield from delete_file_flow(view, file_id, missing_ok=True)
+            delete = functools.partial(delete_file_flow, view, file_id, missing_ok=True)
+            yield from persist_flow(delete, deadline=deadline)
         except Exception as exc:
             first = first or exc
     for transcription_id in transcription_ids:
         try:
-            yield from _delete_job(view, transcription_id)
+            yield from persist_flow(
+                functools.partial(_delete_job, view, transcription_id), deadline=deadline
+            )
         except Exception as exc:
             first = first or exc
     if first is not None:
@@ -151,12 +169,24 @@ def cleanup_flow(
 def _after_failure(
     client: ApiClient, state: _Progress, delete_after: bool, error: BaseException
 ) -> Flow[None]:
-    """Clean up after ``error``; never raises an Exception (problems become notes on ``error``)."""
+    """Clean up after ``error``; never raises an Exception (problems become notes on ``error``).
+
+    An SDK error also gets ``left_on_server``: exactly what stays on the server afterwards."""
     job = state.job
     file_ids: list[str] = []
+    kept_files: list[str] = []
+    create_unknown = isinstance(error, OutcomeUnknownError) and error.operation == "stt.create"
     if state.uploaded is not None:
-        if job is None or delete_after:
+        if create_unknown:
+            # The job may exist and be reading this file: keep it; the error says how to check.
+            kept_files.append(state.uploaded.id)
+            error.add_note(
+                f"file {state.uploaded.id} is kept: the transcription created from it may exist"
+            )
+        elif job is None or delete_after:
             file_ids.append(state.uploaded.id)
+        else:
+            kept_files.append(state.uploaded.id)
     elif state.upload_started is not None and not isinstance(error, Exception):
         # Interrupted mid-upload: the server may have stored the file anyway.
         try:
@@ -187,22 +217,25 @@ def _after_failure(
                 "interrupted while creating the transcription: it may exist; look for "
                 f"client_reference_id={state.reference!r} in stt.list()"
             )
-    if file_ids or doomed is not None or orphans:
+    kept_jobs = [job.id] if job is not None and not delete_after else []
+    doomed_jobs = [doomed, *orphans] if doomed else orphans
+    if file_ids or doomed_jobs:
         try:
             yield from shielded(
-                cleanup_flow(
-                    client,
-                    transcription_ids=(doomed, *orphans) if doomed else tuple(orphans),
-                    file_ids=tuple(file_ids),
-                )
+                cleanup_flow(client, transcription_ids=tuple(doomed_jobs), file_ids=tuple(file_ids))
             )
         except Exception as exc:
             log.warning("clean-up after %s failed: %s", type(error).__name__, exc)
             error.add_note(
                 f"clean-up failed ({type(exc).__name__}: {exc}); left behind: "
-                f"transcriptions={[doomed, *orphans] if doomed else orphans}, files={file_ids}"
+                f"transcriptions={doomed_jobs}, files={file_ids}"
             )
-            return
+            kept_jobs += doomed_jobs
+            kept_files += file_ids
+        else:
+            error.add_note(f"cleaned up: deleted transcriptions={doomed_jobs}, files={file_ids}")
+    if isinstance(error, SonioxError):
+        error.left_on_server = ServerObjects(tuple(kept_jobs), tuple(kept_files))
     if job is not None and not delete_after and not isinstance(error, WaitTimeoutError):
         error.add_note(
             f"transcription {job.id} was created and is kept (delete_after=False); remove it "

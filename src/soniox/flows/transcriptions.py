@@ -30,6 +30,7 @@ from soniox.errors import (
     ConflictError,
     DeadlineExceededError,
     NotFoundError,
+    OutcomeUnknownError,
     ResponseLostError,
     ServerError,
     TranscriptionFailedError,
@@ -60,6 +61,7 @@ from .polling import (
     processing_rates,
 )
 from .protocol import ApiClient
+from .reconcile import look_up_flow
 
 __all__ = [
     "RECONCILE_SLACK_S",
@@ -255,6 +257,22 @@ def _keep_oldest(
     return keep
 
 
+def _look_up(
+    client: ApiClient, reference: str, since: float, deadline: float | None
+) -> Flow[list[Transcription]]:
+    """The jobs a create with ``reference`` made, asked until the listing answers (see
+    :func:`~soniox.flows.reconcile.look_up_flow`): OutcomeUnknownError if it never does."""
+    return (
+        yield from look_up_flow(
+            lambda: find_by_reference_flow(client, reference, since=since, deadline=deadline),
+            deadline=deadline,
+            operation="stt.create",
+            client_reference_id=reference,
+            recovery=f"stt.list_all() (look for client_reference_id={reference!r})",
+        )
+    )
+
+
 def create_flow(client: ApiClient, payload: CreateTranscriptionPayload) -> Flow[Transcription]:
     """``POST /transcriptions`` exactly once (see the module docs)."""
     reference = payload.client_reference_id
@@ -280,9 +298,7 @@ def create_flow(client: ApiClient, payload: CreateTranscriptionPayload) -> Flow[
             if deadline is not None and clock.now() + delay >= deadline:
                 delay = 0.0
             yield from sleep(delay)
-            found = yield from find_by_reference_flow(
-                client, reference, since=started, deadline=deadline
-            )
+            found = yield from _look_up(client, reference, started, deadline)
             if found:
                 log.info(
                     "create's answer was lost (%s); adopted transcription %s by "
@@ -306,9 +322,16 @@ def create_flow(client: ApiClient, payload: CreateTranscriptionPayload) -> Flow[
         if resent == 0:
             return created
         # A resend succeeded: an earlier attempt may have landed after we looked.
-        found = yield from find_by_reference_flow(
-            client, reference, since=started, deadline=deadline
-        )
+        try:
+            found = yield from _look_up(client, reference, started, deadline)
+        except OutcomeUnknownError:
+            log.warning(
+                "transcription %s created, but whether an earlier attempt also created one "
+                "could not be checked (client_reference_id=%r)",
+                created.id,
+                reference,
+            )
+            return created
         if len(found) > 1:
             return (yield from _keep_oldest(client, found, deadline))
         return created
@@ -373,7 +396,7 @@ def _timed_out(
     status = last.status if last is not None else "unknown"
     return WaitTimeoutError(
         f"transcription {transcription_id} is still {status} after waiting {waited:.1f}s; it "
-        "may still finish: wait again, or delete it",
+        "may still finish (wait again to get it)",
         timeout=timeout,
         transcription_id=transcription_id,
         transcription=last,

@@ -42,7 +42,7 @@ from typing import IO, Any, Final, TypeAlias, cast
 
 import attrs
 
-from soniox.errors import ClientValidationError, SonioxError
+from soniox.errors import ClientValidationError, SonioxError, SourceNotFoundError
 from soniox.transport.request import StreamBody
 
 from .checks import check_optional_str
@@ -174,8 +174,19 @@ def _checked_read(
         )
 
 
+def _not_found(path: str) -> SourceNotFoundError:
+    return SourceNotFoundError(f"no such file to upload: {path!r}", filename=path)
+
+
 def _from_path(path: str, chunk_size: int) -> _Source:
-    info = os.stat(path)
+    try:
+        info = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        raise _not_found(path) from None
+    if stat.S_ISDIR(info.st_mode):
+        raise ClientValidationError(
+            f"{path!r} is a directory: pass the path of an audio file", field="file"
+        )
     if not stat.S_ISREG(info.st_mode):
         raise ClientValidationError(f"not a regular file: {path!r}", field="file")
     size = info.st_size
@@ -183,6 +194,8 @@ def _from_path(path: str, chunk_size: int) -> _Source:
     def chunks() -> Iterator[bytes]:
         try:
             handle = open(path, "rb")  # noqa: SIM115 - closed in finally (generator)
+        except (FileNotFoundError, NotADirectoryError) as exc:
+            raise SourceError(_not_found(path)) from exc  # removed since prepare_upload()
         except OSError as exc:
             raise SourceError(exc) from exc
         with handle:
@@ -384,9 +397,10 @@ def prepare_upload(
 
     ``fields`` are further text parts sent before the file (``client_reference_id`` is one);
     ``field_name`` names the file part (``file`` for the API). Raises
-    :class:`~soniox.errors.ClientValidationError` for an unusable source, a file over
-    :data:`MAX_UPLOAD_BYTES`, or a ``client_reference_id`` over 256 characters;
-    :class:`FileNotFoundError` for a missing path.
+    :class:`~soniox.errors.ClientValidationError` for an unusable source (a directory, say), a
+    file over :data:`MAX_UPLOAD_BYTES`, or a ``client_reference_id`` over 256 characters;
+    :class:`~soniox.errors.SourceNotFoundError` (also a :class:`FileNotFoundError`) for a
+    missing path.
     """
     if check_optional_str(filename, "filename") == "":
         raise ClientValidationError("filename must be a non-empty string", field="filename")

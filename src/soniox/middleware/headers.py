@@ -1,9 +1,16 @@
 """Default headers: User-Agent, Accept, bearer auth, and the per-call extra headers.
 
 The API key lives in one private attribute and is registered with
-:func:`soniox.errors.register_secret`, so it is masked in every error message; ``repr`` says only
-whether a key (or a key provider) is set. A provider (``Callable[[], str]``) is asked on every
-request, which is how short-lived temporary keys rotate without rebuilding the client.
+:func:`soniox.errors.register_secret`, so it is masked in every error message, log record and
+repr; ``repr`` says only whether a key (or a key provider) is set. A provider
+(``Callable[[], str]``) is asked on every request, which is how short-lived temporary keys rotate
+without rebuilding the client.
+
+A key can also travel in another header (``extra_headers={"x-api-key": key}``, the client's
+``headers=``, ``with_options(extra_headers=...)``, or a request's own headers): the value of every
+credential-bearing header (:func:`soniox.transport.request.is_credential_header`) is registered
+the same way before the request goes out — once per distinct set of extra headers, with no
+regular expression on the way.
 """
 
 from __future__ import annotations
@@ -11,15 +18,15 @@ from __future__ import annotations
 import functools
 import importlib.metadata
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Final
 
 from soniox._version import __version__
-from soniox.errors import ClientValidationError, register_secret
+from soniox.errors import ClientValidationError, redact, register_secret
 from soniox.middleware.engine import HookMiddleware
-from soniox.transport.request import Headers, HeadersInput, Request
+from soniox.transport.request import Headers, HeadersInput, Request, is_credential_header
 
-__all__ = ["HeadersMiddleware", "ApiKey", "user_agent"]
+__all__ = ["HeadersMiddleware", "ApiKey", "register_credentials", "user_agent"]
 
 ApiKey = str | Callable[[], str]
 """A fixed key, or a function returning the key to use now (temporary keys, vaults)."""
@@ -46,6 +53,18 @@ def _bearer(key: str) -> str:
     return f"Bearer {key}"
 
 
+def register_credentials(headers: Iterable[tuple[str, str]]) -> None:
+    """Register (:func:`~soniox.errors.register_secret`) the value of every credential-bearing
+    header in ``headers``, and the token after an auth scheme (``Bearer <token>``) on its own."""
+    for name, value in headers:
+        if is_credential_header(name):
+            value = value.strip()
+            register_secret(value)
+            _scheme, _, token = value.partition(" ")
+            if token.strip():
+                register_secret(token.strip())
+
+
 class HeadersMiddleware(HookMiddleware):
     """Adds User-Agent, Accept and ``Authorization: Bearer <key>``, then the call's extras.
 
@@ -67,6 +86,8 @@ class HeadersMiddleware(HookMiddleware):
         self._defaults = Headers.of({"user-agent": agent, "accept": accept}).merge(
             Headers.of(extra)
         )
+        register_credentials(self._defaults)
+        self._registered: tuple[tuple[str, str], ...] = ()
         self._provider: Callable[[], str] | None = None
         self._with_auth: Headers = self._defaults
         if callable(api_key):
@@ -87,6 +108,12 @@ class HeadersMiddleware(HookMiddleware):
         if not own and not extra and self._provider is None:
             headers = self._with_auth
         else:
+            if own:
+                register_credentials(own)
+            if extra and extra != self._registered:
+                # A view sends the same extras on every call: register them once.
+                register_credentials(extra)
+                self._registered = extra
             base = self._defaults if _AUTH in own else self._base()
             headers = base.merge(own)
             if extra:
@@ -97,4 +124,5 @@ class HeadersMiddleware(HookMiddleware):
 
     def __repr__(self) -> str:
         auth = "provider" if self._provider else ("bearer ***" if self._has_key else "none")
-        return f"HeadersMiddleware(user_agent={self._defaults.get('user-agent')!r}, auth={auth})"
+        agent = self._defaults.get("user-agent")
+        return redact(f"HeadersMiddleware(user_agent={agent!r}, auth={auth})")

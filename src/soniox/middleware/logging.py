@@ -7,7 +7,10 @@ adds handlers or sets levels: with logging unconfigured nothing is printed, and 
 cost is one ``isEnabledFor`` check.
 
 Headers are logged through an allowlist: names outside it keep their place but show
-``<redacted>``, so a new credential-bearing header can never leak by default.
+``<redacted>``, so a new credential-bearing header can never leak by default. A credential-bearing
+name (:func:`soniox.transport.request.is_credential_header`) stays ``<redacted>`` even when added
+to ``safe_headers``, and shown values, error texts and retry reasons pass through
+:func:`soniox.errors.redact` (registered secrets masked) — only when a record is made.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any, Final, cast
 
+from soniox.errors import redact
 from soniox.middleware.engine import HookMiddleware
 from soniox.transport.request import Headers, Request
 from soniox.transport.response import Response
@@ -106,16 +110,16 @@ def log_retry(request: Request, delay: float, reason: str) -> None:
         return
     fields = {
         "http_method": request.method,
-        "http_path": request.path,
+        "http_path": redact(request.path),
         "attempt": request.attempt,
         "retry_in_s": round(delay, 4),
-        "reason": reason,
+        "reason": redact(reason),
         "operation": request.options.operation,
     }
     _emit(
         "soniox.http.retry",
-        f"retrying {request.method} {request.path} in {delay:.3f}s "
-        f"after attempt {request.attempt}: {reason}",
+        f"retrying {request.method} {fields['http_path']} in {delay:.3f}s "
+        f"after attempt {request.attempt}: {fields['reason']}",
         fields,
     )
 
@@ -143,7 +147,7 @@ class LoggingMiddleware(HookMiddleware):
         elapsed_ms = round(response.elapsed * 1000.0, 3)
         fields: dict[str, Any] = {
             "http_method": request.method,
-            "http_path": request.path,
+            "http_path": redact(request.path),
             "http_status": response.status,
             "http_version": response.http_version,
             "elapsed_ms": elapsed_ms,
@@ -156,7 +160,7 @@ class LoggingMiddleware(HookMiddleware):
             fields["response_headers"] = _headers(response.headers, self.safe_headers)
         _emit(
             "soniox.http.response",
-            f"{request.method} {request.path} -> {response.status} in {elapsed_ms:.1f} ms "
+            f"{request.method} {fields['http_path']} -> {response.status} in {elapsed_ms:.1f} ms "
             f"(attempt {request.attempt}, request_id={rid})",
             fields,
             self.level,
@@ -166,20 +170,22 @@ class LoggingMiddleware(HookMiddleware):
     def on_error(self, request: Request, error: Exception) -> None:
         if not _enabled(self.level):
             return
+        # SDK errors are redacted already; anything else (a hook's, a body's) is redacted here.
+        text = redact(str(error))
         fields: dict[str, Any] = {
             "http_method": request.method,
-            "http_path": request.path,
+            "http_path": redact(request.path),
             "attempt": request.attempt,
             "error": type(error).__name__,
-            "error_message": str(error),
+            "error_message": text,
             "operation": request.options.operation,
         }
         if self.log_headers:
             fields["request_headers"] = _headers(request.headers, self.safe_headers)
         _emit(
             "soniox.http.error",
-            f"{request.method} {request.path} failed (attempt {request.attempt}): "
-            f"{type(error).__name__}: {error}",
+            f"{request.method} {fields['http_path']} failed (attempt {request.attempt}): "
+            f"{type(error).__name__}: {text}",
             fields,
             self.level,
         )

@@ -16,7 +16,10 @@ written for it keeps working — but it logs a warning on the ``soniox.webhooks`
 failure the official SDK would not have), and ``Webhooks(require_secret=True)`` (or ``SonioxConfig(
 webhook_require_secret=True)``) refuses instead with
 :class:`~soniox.errors.WebhookNotConfiguredError`: what a production receiver should do. The
-secret never appears in a repr or an error. No I/O: the same object serves both clients.
+secret never appears in a repr or an error: every secret this module is given or reads (the
+argument, the environment's, a per-call ``auth.value``) is registered with
+:func:`soniox.errors.register_secret`, so it is masked in any text. No I/O: the same object
+serves both clients.
 
 ::
 
@@ -40,6 +43,7 @@ from soniox.errors import (
     DecodeError,
     WebhookNotConfiguredError,
     WebhookSignatureError,
+    register_secret,
 )
 from soniox.types import WebhookAuthConfig, WebhookEvent, loads, structure
 
@@ -106,6 +110,8 @@ class Webhooks:
             raise ClientValidationError(
                 "header_name must be a non-empty string", field="header_name"
             )
+        if secret is not None:
+            register_secret(secret)
         self._secret = secret
         self._header_name = header_name
         self._require_secret = require_secret
@@ -125,11 +131,15 @@ class Webhooks:
         )
 
     def _resolved_secret(self) -> str | None:
-        return self._secret or self._env().get(SECRET_ENV) or None
+        secret = self._secret or self._env().get(SECRET_ENV) or None
+        if secret is not None and secret is not self._secret:
+            register_secret(secret)  # the environment's, read now
+        return secret
 
     def _auth(self, auth: WebhookAuthConfig | None) -> WebhookAuthConfig | None:
         """The header to check: ``auth`` if given, else the configured one (None: no secret)."""
         if auth is not None:
+            register_secret(auth.value)
             return auth
         secret = self._resolved_secret()
         return None if secret is None else WebhookAuthConfig(name=self.header_name, value=secret)

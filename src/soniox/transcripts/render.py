@@ -98,7 +98,8 @@ def _selected(tokens: Iterable[TokenLike], only: Only) -> Iterator[TokenLike]:
 
 
 def render_text(tokens: Iterable[TokenLike], *, only: Only = None) -> str:
-    """The tokens' text joined exactly as the API joins ``text`` (leading space included)."""
+    """The tokens' text joined as they are: each token carries its own leading space, so the
+    result may start with one (the API's ``text`` field is the same join, stripped)."""
     return "".join(token.text for token in _selected(tokens, only))
 
 

@@ -4,10 +4,18 @@ A :class:`Request` is frozen; middleware derive a changed copy with :meth:`Reque
 (``attrs.evolve``), so an attempt can never mutate what the next attempt sends. A body says
 whether it can be sent twice (:attr:`Request.replayable`): bytes and body factories can, a one-shot
 stream cannot, and the retry middleware never replays one.
+
+No repr shows a credential. A header value appears in a repr (or a log record) only when its name
+is on an allowlist *and* is not credential-bearing (:func:`is_credential_header`), and even then it
+passes through :func:`soniox.errors.redact`, which masks every registered secret wherever it
+appears; every other value shows ``<redacted>``. The reprs of :class:`Headers`,
+:class:`RequestOptions` (its ``extra_headers``), :class:`Request` and :class:`URL` are redacted as
+a whole too. All of this runs when a repr or a record is made, never on the way to the wire.
 """
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 from collections.abc import AsyncIterable, Callable, Iterable, Iterator, Mapping
@@ -16,7 +24,7 @@ from urllib.parse import urlencode, urlsplit
 
 import attrs
 
-from soniox.errors import ClientValidationError
+from soniox.errors import ClientValidationError, redact
 
 __all__ = [
     "Headers",
@@ -29,6 +37,8 @@ __all__ = [
     "Request",
     "IDEMPOTENT_METHODS",
     "REDACTED",
+    "CREDENTIAL_HEADERS",
+    "is_credential_header",
 ]
 
 REDACTED: Final = "<redacted>"
@@ -54,6 +64,43 @@ _SAFE_TO_SHOW: Final = frozenset(
 )
 """Header names whose values a repr or a log record may show; everything else is redacted."""
 
+CREDENTIAL_HEADERS: Final = frozenset(
+    {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "api-key"}
+)
+"""Header names that carry credentials (see :func:`is_credential_header` for the whole rule)."""
+_CREDENTIAL_WORDS: Final = (
+    "key",
+    "token",
+    "secret",
+    "auth",
+    "password",
+    "passwd",
+    "cookie",
+    "session",
+    "credential",
+    "signature",
+)
+_NOT_CREDENTIALS: Final = frozenset({"idempotency-key"})
+
+
+@functools.lru_cache(maxsize=1024)
+def is_credential_header(name: str) -> bool:
+    """Whether header ``name`` (any case) may carry a credential, so its value is never shown.
+
+    The rule: a name in :data:`CREDENTIAL_HEADERS`, or any name containing ``key``, ``token``,
+    ``secret``, ``auth``, ``password``/``passwd``, ``cookie``, ``session``, ``credential`` or
+    ``signature`` (``x-api-key``, ``x-auth-token``, ``x-soniox-webhook-secret``,
+    ``www-authenticate`` …) — except ``idempotency-key``, a request's de-duplication id. The
+    values of such headers are also registered with :func:`soniox.errors.register_secret` by
+    the headers middleware, so they are masked in any text, whatever header carried them.
+    """
+    lname = name.lower()
+    if lname in CREDENTIAL_HEADERS:
+        return True
+    if lname in _NOT_CREDENTIALS:
+        return False
+    return any(word in lname for word in _CREDENTIAL_WORDS)
+
 
 # --- headers -----------------------------------------------------------------------------------
 
@@ -65,8 +112,8 @@ class Headers:
     """An immutable, ordered, case-insensitive multi-map of header fields.
 
     Names are stored lower-cased (HTTP/2 requires it and lookups stay a plain compare). Every
-    "change" returns a new object. ``repr`` shows only allow-listed values: an ``Authorization``
-    header can never leak through a repr.
+    "change" returns a new object. ``repr`` shows only allow-listed values (:meth:`redacted`): an
+    ``Authorization`` or ``X-Api-Key`` header can never leak through a repr.
     """
 
     items: tuple[tuple[str, str], ...] = ()
@@ -123,8 +170,13 @@ class Headers:
         return Headers(kept + extra.items)
 
     def redacted(self, allow: frozenset[str] = _SAFE_TO_SHOW) -> list[tuple[str, str]]:
-        """Pairs with every value not on the allowlist replaced by ``<redacted>``."""
-        return [(key, value if key in allow else REDACTED) for key, value in self.items]
+        """Pairs fit to show: a value stays only when its name is on ``allow`` and is not
+        credential-bearing (:func:`is_credential_header`), and then with registered secrets
+        masked (:func:`soniox.errors.redact`); every other value is ``<redacted>``."""
+        return [
+            (key, redact(value) if key in allow and not is_credential_header(key) else REDACTED)
+            for key, value in self.items
+        ]
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and self.get(name) is not None
@@ -139,7 +191,7 @@ class Headers:
         return bool(self.items)
 
     def __repr__(self) -> str:
-        return f"Headers({self.redacted()!r})"
+        return redact(f"Headers({self.redacted()!r})")
 
 
 EMPTY_HEADERS: Final = Headers()
@@ -220,7 +272,7 @@ class URL:
         return f"{self.scheme}://{self.netloc}{self.target}"
 
     def __repr__(self) -> str:
-        return f"URL({str(self)!r})"
+        return redact(f"URL({str(self)!r})")
 
 
 def _encode_params(params: Mapping[str, Any]) -> str:
@@ -377,7 +429,7 @@ def _to_pairs(value: HeadersInput | None) -> tuple[tuple[str, str], ...]:
     return Headers.of(value).items
 
 
-@attrs.frozen
+@attrs.frozen(repr=False)
 class RequestOptions:
     """Per-call knobs that travel with the request through every middleware.
 
@@ -412,6 +464,16 @@ class RequestOptions:
             operation=other.operation or self.operation,
             stream=other.stream or self.stream,
         )
+
+    def __repr__(self) -> str:
+        # extra_headers may carry a key (``x-api-key``): shown like Headers, then redacted.
+        shown: list[str] = []
+        for field in attrs.fields(RequestOptions):
+            value: object = getattr(self, field.name)
+            if field.name == "extra_headers":
+                value = Headers(self.extra_headers).redacted()
+            shown.append(f"{field.name}={value!r}")
+        return redact(f"RequestOptions({', '.join(shown)})")
 
 
 DEFAULT_OPTIONS: Final = RequestOptions()
@@ -468,7 +530,8 @@ class Request:
     def __repr__(self) -> str:
         body = self.body
         shown = f"<{len(body)} bytes>" if isinstance(body, bytes) else repr(body)
-        return (
+        options = "" if self.options == DEFAULT_OPTIONS else f", options={self.options!r}"
+        return redact(
             f"Request({self.method} {self.url}, attempt={self.attempt}, "
-            f"headers={self.headers.redacted()!r}, body={shown})"
+            f"headers={self.headers.redacted()!r}, body={shown}{options})"
         )

@@ -24,7 +24,7 @@ from typing import Any
 
 import attrs
 
-from soniox.errors import error_from_response
+from soniox.errors import error_from_response, redact
 
 from .request import Headers, HeadersInput, Request
 
@@ -265,4 +265,7 @@ class Response:
     def __repr__(self) -> str:
         body = "streaming" if self._content is None else f"{len(self._content)} bytes"
         req = self.request
-        return f"<Response {self.status} {req.method} {req.url.path} {self.http_version} {body}>"
+        # Headers stay out (see ``headers``' own repr); the path is redacted like every repr.
+        return redact(
+            f"<Response {self.status} {req.method} {req.url.path} {self.http_version} {body}>"
+        )

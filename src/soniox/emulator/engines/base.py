@@ -72,12 +72,16 @@ class RecognizedToken:
 
 @attrs.frozen
 class FileTranscript:
+    """An async job's result: the same tokens a stream of the same audio makes final."""
+
     tokens: list[RecognizedToken]
     audio_duration_ms: int
 
     @property
     def text(self) -> str:
-        return "".join(t.text for t in self.tokens if not t.text.startswith("<"))
+        """The transcript's ``text``: the tokens joined, starting with the first word (the REST
+        answer also drops the first token's leading space, as the API's example shows)."""
+        return "".join(t.text for t in self.tokens if not t.text.startswith("<")).lstrip()
 
 
 @attrs.frozen

@@ -359,6 +359,9 @@ class PocketsphinxEngine:
     """Real words, offline: PocketSphinx's US-English model (see the module docstring)."""
 
     name = "pocketsphinx"
+    isolate_file_jobs = True
+    """Its decoder holds the GIL for a whole utterance (up to 30 s): async jobs run it in a
+    child process (``file_worker.py``) so the server keeps answering and can be stopped."""
 
     def __init__(self, *, silence_rms: float = 300.0, utterance_silence_ms: int = 500) -> None:
         self._pool = _DecoderPool()
