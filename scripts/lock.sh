@@ -6,7 +6,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 for name in dev demo; do
-  args="pyproject.toml requirements/$name.in --extra emulator --extra emulator-asr --extra cli --python-version 3.11 --generate-hashes"
+  extras="--extra emulator --extra emulator-asr --extra cli"
+  # The test suite and the benchmarks also need the observability extras and the bench tools.
+  [ "$name" = dev ] && extras="$extras --extra prometheus --extra otel --extra bench"
+  args="pyproject.toml requirements/$name.in $extras --python-version 3.11 --generate-hashes"
   uv pip compile $args --no-header -q -o "requirements/$name.txt"
   { echo "# Pinned with hashes by: uv pip compile $args -o requirements/$name.txt"
     cat "requirements/$name.txt"; } > "requirements/$name.txt.new"

@@ -86,3 +86,49 @@ def test_official_sdk_code_runs_unchanged() -> None:
     assert "Speaker 1:" in out
     assert "[Translation] [es]" in out or "[Translation] [en]" in out
     assert "file gone: HTTP 404" in out
+
+
+def test_cache_and_dedup_example_hits_and_shares() -> None:
+    """examples/cache_and_dedup.py: a cached second fetch, a delete that drops it, one shared
+    request for 50 concurrent fetches."""
+    out = run_example("cache_and_dedup.py")
+    assert "4. cache" in out
+    assert "5. dedup" in out
+    assert "cache: 1 hit," in out
+    assert "after delete: the transcript is asked again, and is gone (404)" in out
+    assert "dedup: 50 concurrent fetches -> 1 upstream request (49 shared), all equal: True" in out
+
+
+def test_observability_example_shows_metrics_traces_and_prewarmed_connections() -> None:
+    """examples/observability.py: a snapshot per route and operation, an operation span over
+    its attempt spans, and calls riding the pre-warmed connections."""
+    out = run_example("observability.py")
+    assert "pre-warmed 2 connection(s) before the first call" in out
+    assert "GET /v1/models                                       5 calls" in out
+    assert "op stt.transcribe_and_wait_with_tokens" in out
+    assert "pool: opened 2 (pre-warmed 2), requests on a new connection 0" in out
+    operation = "  soniox.stt.transcribe_and_wait_with_tokens  [INTERNAL]\n"
+    assert operation + "    └ POST /v1/files  [CLIENT]" in out
+
+
+def test_rate_limit_and_budget_example_shows_each_limit_at_work() -> None:
+    """examples/rate_limit_and_budget.py: pacing, the deadline error, the cap, the budget."""
+    out = run_example("rate_limit_and_budget.py")
+    assert "4. rate_limit" in out
+    assert "the first 2 at once, then one every 0.2 s" in out
+    assert "deadline: RateLimitWaitError after 0.0" in out
+    assert "at most 2 in flight" in out
+    exhausted = "retry_budget_exhausted=True"
+    assert f"first call: ServiceUnavailableError after 4 request(s), {exhausted}" in out
+    assert f"next call: ServiceUnavailableError after 1 request(s), {exhausted}" in out
+
+
+def test_compose_stack_example_edits_the_stack_by_name() -> None:
+    """examples/compose_stack.py: a config stack with a registered middleware, and counters
+    around retry that see one call and two attempts."""
+    out = run_example("compose_stack.py")
+    assert "2. stamp" in out
+    assert "listings sent: 2" in out
+    assert "calls → retry → attempts" in out
+    assert "calls seen outside retry: 1, attempts inside: 2" in out
+    assert "metrics: 1 call, 2 attempts" in out

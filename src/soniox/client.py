@@ -24,6 +24,9 @@ profile, what neither the call nor the config sets comes from the environment
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import threading
 import urllib.parse
 from collections.abc import Mapping
 from types import TracebackType
@@ -32,11 +35,13 @@ from typing import Any, Self, TypedDict, TypeVar, Unpack, cast
 import attrs
 
 from soniox.config import SonioxConfig
-from soniox.errors import ClientValidationError, error_from_response, register_secret
+from soniox.errors import ClientValidationError, error_from_response, redact, register_secret
 from soniox.flows.protocol import RequestParts
 from soniox.flows.uploads import prepare_upload
 from soniox.middleware import Flow, Stack, build_stack, run_async, run_sync
+from soniox.middleware.cache import CacheHandle, find_cache
 from soniox.middleware.event_hooks import EventHooks
+from soniox.middleware.metrics import Metrics, PoolSource, find_metrics
 from soniox.resources.auth import AsyncAuth, Auth
 from soniox.resources.concurrency_limits import AsyncConcurrencyLimitsAPI, ConcurrencyLimitsAPI
 from soniox.resources.files import AsyncFiles, Files
@@ -79,6 +84,7 @@ class RequestArgs(TypedDict, total=False):
 
 T = TypeVar("T")
 _UNSET: Any = object()
+_log = logging.getLogger("soniox")
 _JSON_HEADERS = Headers((("content-type", "application/json"),))
 
 
@@ -92,6 +98,11 @@ class _Core:
     base_url: URL
     owns_transport: bool
     webhooks: Webhooks
+    prewarm_pending: bool = False
+    """``config.prewarm_connections`` is still to be honoured, at the first call."""
+    prewarming: object = None
+    """The thread or task pre-warming beside the first call."""
+    prewarm_lock: threading.Lock = attrs.field(factory=threading.Lock)
 
 
 HTTP_CLIENT_OPTIONS = (
@@ -175,6 +186,12 @@ def _stack(config: SonioxConfig, stack: Stack | None, event_hooks: Any) -> Stack
             )
         built.append(EventHooks(cast("Mapping[str, Any]", event_hooks)))
     return built
+
+
+def _pool_source(transport: Transport) -> PoolSource | None:
+    """The transport's ``pool_stats`` (connection statistics), if it keeps them."""
+    found: object = getattr(transport, "pool_stats", None)
+    return cast(PoolSource, found) if callable(found) else None
 
 
 def _timeouts(value: object) -> dict[str, Any]:
@@ -264,6 +281,12 @@ class _ClientBase:
                 ),
             )
             _deadline_s = cfg.deadline
+            _core.prewarm_pending = cfg.prewarm_connections > 0
+            pool_stats = _pool_source(_core.transport)
+            if pool_stats is not None:
+                for middleware in _core.stack:
+                    if isinstance(middleware, Metrics):
+                        middleware.bind_pool(pool_stats)
             if headers:
                 _options = attrs.evolve(_options, extra_headers=headers.items)
         self._core = _core
@@ -289,6 +312,37 @@ class _ClientBase:
     @property
     def transport(self) -> Transport:
         return self._core.transport
+
+    @property
+    def cache(self) -> CacheHandle:
+        """The stack's response cache — ``stats`` (hits, misses, bytes, entries, evictions …)
+        and ``clear()`` — or, without a ``cache`` middleware, a disabled stand-in with the same
+        surface (``enabled`` False, zero stats), so this works under any profile."""
+        return find_cache(self._core.stack)
+
+    @property
+    def metrics(self) -> Metrics:
+        """The stack's ``metrics`` middleware — ``snapshot()`` (counts, p50/p95/p99 per route
+        and operation, the connection pool), ``reset()`` — or, without one, a disabled
+        stand-in with the same surface (``enabled`` False; its snapshot shows only the pool)."""
+        return find_metrics(self._core.stack, _pool_source(self._core.transport))
+
+    def _prewarm_args(self, connections: int | None, method: str) -> tuple[Any, int] | None:
+        """The transport's pre-warm ``method`` and how many connections to ask it for; None
+        when it cannot pre-warm (an in-memory transport, say)."""
+        core = self._core
+        warm = getattr(core.transport, method, None)
+        if not callable(warm):
+            return None
+        count = connections if connections is not None else core.config.prewarm_connections
+        return warm, count or 1
+
+    def _claim_prewarm(self) -> bool:
+        """True for the one first call that starts ``config.prewarm_connections``' pre-warm."""
+        core = self._core
+        with core.prewarm_lock:
+            claimed, core.prewarm_pending = core.prewarm_pending, False
+        return claimed
 
     @property
     def options(self) -> RequestOptions:
@@ -499,14 +553,42 @@ class SonioxClient(_ClientBase):
 
     def run(self, flow: Flow[T]) -> T:
         """Run a flow (e.g. from :meth:`call`) with blocking I/O."""
-        return run_sync(flow, self._core.transport)
+        core = self._core
+        if core.prewarm_pending and self._claim_prewarm():
+            core.prewarming = worker = threading.Thread(
+                target=self._prewarm_quietly, name="soniox-prewarm", daemon=True
+            )
+            worker.start()
+        return run_sync(flow, core.transport)
+
+    def prewarm(self, connections: int | None = None) -> int:
+        """Open connections to the API now — TCP and TLS handshakes done — so the first calls
+        do not wait for them; returns how many were opened. ``connections``: default
+        ``config.prewarm_connections``, else 1 (HTTP/2 needs one). Connection failures raise
+        as a call's would; a transport that cannot pre-warm opens none."""
+        self._claim_prewarm()  # done now: the first call need not start it
+        found = self._prewarm_args(connections, "prewarm")
+        if found is None:
+            return 0
+        warm, count = found
+        opened: int = warm(self._core.base_url, count)
+        return opened
+
+    def _prewarm_quietly(self) -> None:
+        """``config.prewarm_connections``, beside the first call (in a thread): the calls that
+        follow find the connections; a failure is left for the calls to meet (and report)."""
+        try:
+            self.prewarm()
+        except Exception as error:
+            _log.debug("pre-warming connections failed: %s", redact(str(error)))
 
     def request(self, method: str, path: str, **args: Unpack[RequestArgs]) -> Response:
         """Any API call by path (``client.request("GET", "/files", params={"limit": 10})``),
         through the whole middleware stack. As in the official SDK (and httpx) the response is
         returned whatever its status: ``response.raise_for_status()`` raises the typed error.
         ``data=`` / ``files=`` send a form (one file part, streamed)."""
-        return self.run(self._any_request(method, path, args))
+        with self._core.stack.operation("request"):
+            return self.run(self._any_request(method, path, args))
 
     def close(self) -> None:
         """Close connections (only the root client owns them; option views share them)."""
@@ -540,15 +622,41 @@ class AsyncSonioxClient(_ClientBase):
 
     async def arun(self, flow: Flow[T]) -> T:
         """Run a flow (e.g. from :meth:`call`) with asyncio I/O."""
-        return await run_async(flow, self._core.transport)
+        core = self._core
+        if core.prewarm_pending and self._claim_prewarm():
+            core.prewarming = asyncio.ensure_future(self._aprewarm_quietly())
+        return await run_async(flow, core.transport)
+
+    async def aprewarm(self, connections: int | None = None) -> int:
+        """Open connections to the API now, concurrently (see :meth:`SonioxClient.prewarm`)."""
+        self._claim_prewarm()
+        found = self._prewarm_args(connections, "aprewarm")
+        if found is None:
+            return 0
+        warm, count = found
+        opened: int = await warm(self._core.base_url, count)
+        return opened
+
+    async def _aprewarm_quietly(self) -> None:
+        try:
+            await self.aprewarm()
+        except Exception as error:
+            _log.debug("pre-warming connections failed: %s", redact(str(error)))
 
     async def request(self, method: str, path: str, **args: Unpack[RequestArgs]) -> Response:
         """Any API call by path, awaited (see :meth:`SonioxClient.request`)."""
-        return await self.arun(self._any_request(method, path, args))
+        with self._core.stack.operation("request"):
+            return await self.arun(self._any_request(method, path, args))
 
     async def aclose(self) -> None:
         """Close connections (only the root client owns them)."""
         if self._core.owns_transport and self._root:
+            task = self._core.prewarming
+            if isinstance(task, asyncio.Task) and not task.done():
+                pending = cast("asyncio.Task[None]", task)
+                if pending.get_loop() is asyncio.get_running_loop():  # not a finished run's
+                    pending.cancel()
+                    await asyncio.wait([pending])
             await self._core.transport.aclose()
 
     async def __aenter__(self) -> AsyncSonioxClient:

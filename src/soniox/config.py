@@ -5,8 +5,8 @@ and the endpoints from the environment (``SONIOX_API_KEY``, ``SONIOX_API_BASE_UR
 ``SONIOX_WEBSOCKET_URL``) when neither the call nor the config sets them
 (:meth:`SonioxConfig.with_environment`), as the official SDK and openai-python do.
 ``SonioxConfig.from_env()`` also reads the profile and a few knobs (below).
-Each profile documents the middleware stack it assembles (outermost first); the stacks grow as
-later middleware (rate limit, cache, metrics, tracing) lands.
+Each profile documents the middleware stack it assembles (outermost first) and why in that
+order; ``print(client.stack)`` shows it.
 
 A bad value fails at construction with :class:`~soniox.errors.ClientValidationError` naming the
 field and what would be accepted. The API key never appears in ``repr``.
@@ -18,7 +18,7 @@ import math
 import os
 import ssl
 from collections.abc import Callable, Mapping
-from typing import Any, Final, TypeVar
+from typing import Any, Final, TypeVar, cast
 from urllib.parse import urlsplit
 
 import attrs
@@ -33,6 +33,7 @@ __all__ = [
     "DEFAULT_TTS_WEBSOCKET_URL",
     "DEFAULT_RETRY_STATUSES",
     "PROFILES",
+    "PRODUCTION_STACK",
 ]
 
 DEFAULT_BASE_URL: Final = "https://api.soniox.com/v1"
@@ -41,6 +42,18 @@ DEFAULT_TTS_BASE_URL: Final = "https://tts-rt.soniox.com"
 DEFAULT_TTS_WEBSOCKET_URL: Final = "wss://tts-rt.soniox.com/tts-websocket"
 DEFAULT_RETRY_STATUSES: Final = frozenset({408, 429, *range(500, 600)})
 PROFILES: Final = ("production", "realtime", "cost", "development", "testing")
+PRODUCTION_STACK: Final = (
+    "headers",
+    "tracing",
+    "metrics",
+    "cache",
+    "dedup",
+    "retry",
+    "concurrency",
+    "rate_limit",
+    "logging",
+)
+"""The default stack, outermost first (see :meth:`SonioxConfig.production` for why)."""
 
 C = TypeVar("C", bound="SonioxConfig")
 
@@ -70,11 +83,28 @@ def _non_negative(_i: object, attribute: attrs.Attribute[Any], value: object) ->
         raise _fail(attribute, "a finite number >= 0", value)
 
 
+def _positive_seconds(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _fail(attribute, "a number of seconds > 0", value)
+    if not (value > 0 and math.isfinite(value)):
+        raise _fail(attribute, "a number of seconds > 0", value)
+
+
+def _poll_cap(instance: Any, attribute: attrs.Attribute[Any], value: float) -> None:
+    if value < instance.poll_first_delay:
+        raise _fail(attribute, f">= poll_first_delay ({instance.poll_first_delay})", value)
+
+
 def _count_or_none(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if value is None:
         return
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise _fail(attribute, "a whole number >= 1, or None for unlimited", value)
+
+
+def _bytes(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise _fail(attribute, "a whole number of bytes >= 0", value)
 
 
 def _retries(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -87,6 +117,82 @@ def _factor(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:
         raise _fail(attribute, "a finite number >= 1", value)
     if not (value >= 1 and math.isfinite(value)):
         raise _fail(attribute, "a finite number >= 1", value)
+
+
+# --- rate limit, concurrency cap, retry budget ---------------------------------------------------
+
+
+def _rate_or_none(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _fail(attribute, "a number of requests per second > 0, or None for no limit", value)
+    if not (value > 0 and math.isfinite(value)):
+        raise _fail(attribute, "a number of requests per second > 0, or None for no limit", value)
+
+
+def _burst_or_none(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise _fail(attribute, "a whole number >= 1, or None for one second's worth", value)
+
+
+def _whole_non_negative(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise _fail(attribute, "a whole number >= 0", value)
+
+
+def _route_limits(value: object) -> tuple[tuple[str, float, int | None], ...]:
+    """``{route: rate}`` / ``{route: (rate, burst)}``, or ``(route, rate[, burst])`` items, as
+    ``(route, rate, burst)`` triples (the values are checked by the validator)."""
+    wanted = (
+        "a mapping of route templates to a rate or (rate, burst), e.g. "
+        "{'POST /v1/transcriptions': 2.0}"
+    )
+    if isinstance(value, Mapping):
+        pairs = list(cast("Mapping[object, object]", value).items())
+        items: list[tuple[object, ...]] = []
+        for route, limit in pairs:
+            items.append((route, *limit) if isinstance(limit, tuple | list) else (route, limit))  # pyright: ignore[reportUnknownArgumentType]
+    elif isinstance(value, tuple | list):
+        items = [tuple(item) if isinstance(item, tuple | list) else (item,) for item in value]  # pyright: ignore[reportUnknownArgumentType,reportUnknownVariableType]
+    else:
+        raise ClientValidationError(
+            f"SonioxConfig.rate_limit_routes must be {wanted}, got {value!r}",
+            field="rate_limit_routes",
+        )
+    triples: list[tuple[str, float, int | None]] = []
+    for item in items:
+        if len(item) not in (2, 3):
+            raise ClientValidationError(
+                f"SonioxConfig.rate_limit_routes must be {wanted}, got {item!r}",
+                field="rate_limit_routes",
+            )
+        route, rate, burst = (*item, None) if len(item) == 2 else item
+        triples.append((route, rate, burst))  # type: ignore[arg-type]
+    return tuple(triples)
+
+
+def _route_limits_valid(
+    _i: object, attribute: attrs.Attribute[Any], value: tuple[tuple[object, object, object], ...]
+) -> None:
+    for route, rate, burst in value:
+        if not isinstance(route, str) or "/" not in route:
+            raise _fail(attribute, "route templates like 'POST /v1/transcriptions'", route)
+        if (
+            isinstance(rate, bool)
+            or not isinstance(rate, int | float)
+            or not (rate > 0 and math.isfinite(rate))
+        ):
+            raise _fail(attribute, f"a rate > 0 requests per second for {route!r}", rate)
+        if burst is not None and (
+            isinstance(burst, bool) or not isinstance(burst, int) or burst < 1
+        ):
+            raise _fail(attribute, f"a whole burst >= 1 (or None) for {route!r}", burst)
+
+
+# --- end of rate limit, concurrency cap, retry budget ---------------------------------------------
 
 
 def _url(schemes: tuple[str, ...]) -> Callable[[object, attrs.Attribute[Any], object], None]:
@@ -159,10 +265,31 @@ def _secret_text(instance: object, attribute: attrs.Attribute[Any], value: objec
         register_secret(value)
 
 
+METRICS_SINK_NAMES: Final = ("memory", "prometheus", "otel", "none")
+
+
+def _metrics_sink(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    # A sink object is duck-typed here: its protocol lives in soniox.middleware.metrics, above.
+    if isinstance(value, str):
+        if value not in METRICS_SINK_NAMES:
+            raise _fail(attribute, f"one of {list(METRICS_SINK_NAMES)} or a sink object", value)
+        return
+    hooks = ("record_attempt", "record_call", "record_operation")
+    if not all(callable(getattr(value, hook, None)) for hook in hooks):
+        raise _fail(
+            attribute, f"one of {list(METRICS_SINK_NAMES)} or an object with {hooks}", value
+        )
+
+
+def _prewarm(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise _fail(attribute, "a whole number of connections >= 0 (0: no pre-warming)", value)
+
+
 # --- the config --------------------------------------------------------------------------------
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class SonioxConfig:
     """All settings. Defaults are the ``production`` profile."""
 
@@ -204,6 +331,10 @@ class SonioxConfig:
     verify: bool | str | ssl.SSLContext = True
     proxy: str | None = None
     trust_env: bool = True
+    prewarm_connections: int = attrs.field(default=0, validator=_prewarm)
+    """Connections (TLS handshake included) to open ahead of need: at the first call, beside
+    it (a thread or task), for the calls that follow; ``client.prewarm()`` / ``await
+    client.aprewarm()`` open them at once, before the first call. 0: none."""
 
     # Retries -------------------------------------------------------------------------------------
     max_retries: int = attrs.field(default=2, validator=_retries)
@@ -219,10 +350,59 @@ class SonioxConfig:
     retry_after_cap: float = attrs.field(default=60.0, validator=_non_negative)
     """The longest server-requested wait honoured; longer ones fail fast with ``retry_after``."""
 
-    # Client-side rate limit (placeholder knobs until the rate-limit middleware lands) ----------
-    rate_limit_per_minute: float | None = attrs.field(default=None, validator=_seconds_or_none)
-    rate_limit_burst: int | None = attrs.field(default=None, validator=_count_or_none)
-    rate_limit_adaptive: bool = False
+    # Client-side rate limit and concurrency cap (middleware ``rate_limit``, ``concurrency``) ----
+    rate_limit_per_second: float | None = attrs.field(default=None, validator=_rate_or_none)
+    """Attempts per second for the whole client, retries included (None: no limit). Soniox
+    states its limits per minute: divide by 60."""
+    rate_limit_burst: int | None = attrs.field(default=None, validator=_burst_or_none)
+    """How many attempts may go at once after a quiet spell (None: one second's worth)."""
+    rate_limit_routes: tuple[tuple[str, float, int | None], ...] = attrs.field(
+        default=(), converter=_route_limits, validator=_route_limits_valid
+    )
+    """Limits of their own for some routes, on top of the client's: ``{"POST
+    /v1/transcriptions": 2.0, "/v1/files/{file_id}": (5.0, 10)}`` — attempts per second, and
+    optionally the burst; a path template (``{name}`` is one segment, ``*`` anything), with or
+    without a method. The first route that matches applies."""
+    rate_limit_adaptive: bool = True
+    """Slow the whole client down when the server throttles (429, or an error with
+    Retry-After), then speed back up along a CUBIC curve (botocore's adaptive mode)."""
+    max_concurrent_calls: int | None = attrs.field(default=100, validator=_count_or_none)
+    """Attempts in flight at once through this client (None: no cap)."""
+
+    # Retry budget (the ``retry`` middleware's; botocore's standard retry quota) -----------------
+    retry_budget: int | None = attrs.field(default=500, validator=_count_or_none)
+    """Tokens shared by the client and its ``with_options`` views (None: no budget; the
+    default is botocore's 500). A retry spends ``retry_cost``, or ``retry_timeout_cost`` after a timeout or
+    connection failure; a success pays back its last retry's cost, or 1. Empty: no retries."""
+    retry_cost: int = attrs.field(default=5, validator=_whole_non_negative)
+    retry_timeout_cost: int = attrs.field(default=10, validator=_whole_non_negative)
+
+    # Cache (the ``cache`` middleware; seconds an answer is reused, 0: never) --------------------
+    cache_max_bytes: int = attrs.field(default=64 * 2**20, validator=_bytes)
+    """Bytes the in-memory cache holds at most (bodies, headers, URLs, per-entry overhead)."""
+    cache_max_entry_bytes: int = attrs.field(default=8 * 2**20, validator=_bytes)
+    """The largest body kept, streamed or not (a streamed one is passed through uncached)."""
+    cache_ttl_models: float = attrs.field(default=3600.0, validator=_non_negative)
+    """``GET /models`` and ``/tts-models``."""
+    cache_ttl_files: float = attrs.field(default=600.0, validator=_non_negative)
+    """``GET /files/{id}`` (file metadata never changes; a DELETE drops it)."""
+    cache_ttl_transcripts: float = attrs.field(default=3600.0, validator=_non_negative)
+    """``GET /transcriptions/{id}/transcript`` (a completed job's transcript never changes)."""
+    cache_ttl_finished_jobs: float = attrs.field(default=60.0, validator=_non_negative)
+    """``GET /transcriptions/{id}`` once ``completed`` / ``error`` (only
+    ``webhook_status_code`` can still change)."""
+    cache_ttl_pending_jobs: float = attrs.field(default=0.25, validator=_non_negative)
+    """``GET /transcriptions/{id}`` while ``queued`` / ``processing``: kept below ``wait()``'s
+    shortest regular poll interval (0.5 s)."""
+
+    # Polling (``wait()`` without ``poll=``: :class:`soniox.flows.polling.PollingPolicy`) --------
+    poll_first_delay: float = attrs.field(default=1.0, validator=_positive_seconds)
+    """Seconds before the first poll of a job whose processing time can't be predicted yet."""
+    poll_max_delay: float = attrs.field(default=10.0, validator=[_positive_seconds, _poll_cap])
+    """The longest wait between two unpredicted polls (delays grow x1.5 up to it)."""
+    poll_hint_margin: float = attrs.field(default=1.0, validator=_non_negative)
+    """How many spreads before a predicted end the hinted poll lands (0: at the prediction,
+    fewer early polls, a later finish seen)."""
 
     # Realtime WebSocket -------------------------------------------------------------------------
     ws_open_timeout: float | None = attrs.field(default=10.0, validator=_seconds_or_none)
@@ -244,10 +424,16 @@ class SonioxConfig:
     # Observability --------------------------------------------------------------------------
     log_headers: bool = True
     user_agent_extra: str | None = None
+    metrics_sink: object = attrs.field(default="memory", validator=_metrics_sink)
+    """Where the ``metrics`` middleware records: ``"memory"`` (``client.metrics.snapshot()``),
+    ``"prometheus"`` / ``"otel"`` (that exporter, plus in memory), ``"none"``, or a sink object
+    (:class:`soniox.middleware.metrics.MetricsSink`)."""
+    trace_propagation: bool = True
+    """The ``tracing`` middleware sends W3C ``traceparent`` (the global propagator's headers)."""
 
     # Assembly ---------------------------------------------------------------------------------
     middleware: tuple[str, ...] = attrs.field(
-        default=("headers", "retry", "logging"), converter=tuple, validator=_middleware
+        default=PRODUCTION_STACK, converter=tuple, validator=_middleware
     )
     """Names of the middleware to stack, outermost first: the built-ins, or any name given to
     :func:`soniox.middleware.register_middleware` (checked when a client builds its stack)."""
@@ -316,11 +502,24 @@ class SonioxConfig:
     # --- profiles --------------------------------------------------------------------------
     @classmethod
     def production(cls, **overrides: Any) -> SonioxConfig:
-        """Balanced defaults for services.
+        """Balanced defaults for services: every middleware family on.
 
-        Stack: ``headers → retry → logging → transport``. HTTP/1.1 keep-alive (fastest for
-        sequential calls), 2 retries with full-jitter backoff (0.5 s base, 8 s cap),
-        Retry-After honoured up to 60 s, timeouts connect 5 s / read 60 s.
+        Stack: ``headers → tracing → metrics → cache → dedup → retry → concurrency →
+        rate_limit → logging → transport``. Why this order: ``headers`` first, so every
+        attempt carries the same identity; the observers (``tracing``, ``metrics``) outside
+        everything they report on, so they see cache hits, dedup joins, retry and rate-limit
+        waits and every attempt; ``cache`` before ``dedup`` (a hit never waits for anyone),
+        ``dedup`` before ``retry`` (one upstream call, retries included, for all joiners);
+        ``concurrency`` and ``rate_limit`` inside ``retry``, so every attempt pays and no permit
+        is held through a retry's back-off, the cap outside the bucket so attempts leave paced;
+        ``logging`` innermost, one line per attempt.
+
+        HTTP/1.1 keep-alive (fastest for sequential calls), 2 retries with full-jitter backoff
+        (0.5 s base, 8 s cap) and a 500-token retry budget (botocore's), Retry-After honoured up
+        to 60 s, adaptive client-side rate (unthrottled until a 429), at most 100 attempts in
+        flight (the pool's size: calls queue in the SDK, deadline-aware, not in the pool),
+        in-memory metrics (``client.metrics``), spans through the OpenTelemetry API (free until
+        the application installs an SDK), timeouts connect 5 s / read 60 s.
         """
         values: dict[str, Any] = {"profile": "production", **overrides}
         return cls(**values)
@@ -330,9 +529,11 @@ class SonioxConfig:
         """For applications whose work is realtime sessions: REST calls (temporary keys) are
         few and on the critical path, so fail or recover quickly.
 
-        Stack: ``headers → retry → logging → transport``. Connect 3 s / read 10 s, 2 quick
-        retries (0.1 s base, 1 s cap), Retry-After honoured up to 5 s, WebSocket pings every
-        10 s with a 10 s timeout.
+        Stack: ``headers → tracing → metrics → retry → rate_limit → logging → transport``
+        (no cache or dedup: temporary keys are POSTs, nothing to reuse). Connect 3 s / read
+        10 s, 2 quick retries (0.1 s base, 1 s cap) under a small retry budget (50 tokens: a
+        failing region stops being hammered after a handful of retries), adaptive rate,
+        Retry-After honoured up to 5 s, WebSocket pings every 10 s with a 10 s timeout.
         """
         values: dict[str, Any] = {
             "profile": "realtime",
@@ -343,19 +544,26 @@ class SonioxConfig:
             "backoff_base": 0.1,
             "backoff_cap": 1.0,
             "retry_after_cap": 5.0,
+            "retry_budget": 50,
+            "max_concurrent_calls": None,
             "ws_ping_interval": 10.0,
             "ws_ping_timeout": 10.0,
+            "middleware": ("headers", "tracing", "metrics", "retry", "rate_limit", "logging"),
         }
         return cls(**(values | overrides))
 
     @classmethod
     def cost(cls, **overrides: Any) -> SonioxConfig:
-        """For batch work where a failed run costs more than a slow one: wait, don't fail.
+        """For batch work where requests and failed runs cost more than slow ones: ask less,
+        reuse more, wait rather than fail.
 
-        Stack: ``headers → retry → logging → transport`` (cache/dedup and a shared rate limit
-        join here as they land). HTTP/2 multiplexing for many small calls (uploads stay on
-        HTTP/1.1), 5 retries (1 s base, 30 s cap), Retry-After honoured up to 5 minutes,
-        read timeout 120 s.
+        Stack: the production one, ``headers → tracing → metrics → cache → dedup → retry →
+        concurrency → rate_limit → logging → transport``, with a cache four times larger
+        (256 MiB, entries up to 32 MiB) that keeps transcripts a day, file metadata an hour,
+        model lists six hours and finished jobs ten minutes; slow polling (first poll after
+        2 s, then up to every 30 s, aiming at the predicted end rather than ahead of it);
+        HTTP/2 multiplexing for many small calls (uploads stay on HTTP/1.1), 5 retries (1 s
+        base, 30 s cap), Retry-After honoured up to 5 minutes, read timeout 120 s.
         """
         values: dict[str, Any] = {
             "profile": "cost",
@@ -365,6 +573,16 @@ class SonioxConfig:
             "backoff_base": 1.0,
             "backoff_cap": 30.0,
             "retry_after_cap": 300.0,
+            "cache_max_bytes": 256 * 2**20,
+            "cache_max_entry_bytes": 32 * 2**20,
+            "cache_ttl_models": 6 * 3600.0,
+            "cache_ttl_files": 3600.0,
+            "cache_ttl_transcripts": 24 * 3600.0,
+            "cache_ttl_finished_jobs": 600.0,
+            "cache_ttl_pending_jobs": 1.0,
+            "poll_first_delay": 2.0,
+            "poll_max_delay": 30.0,
+            "poll_hint_margin": 0.0,
         }
         return cls(**(values | overrides))
 
@@ -372,25 +590,32 @@ class SonioxConfig:
     def development(cls, **overrides: Any) -> SonioxConfig:
         """For working on an integration: see every failure at once, and every request.
 
-        Stack: ``headers → logging → transport`` (no retry layer: failures surface immediately;
-        enable DEBUG on the ``soniox`` logger to see requests with allow-listed headers).
-        Connect 2 s / read 30 s.
+        Stack: ``headers → tracing → metrics → logging → transport`` (no retry layer: failures
+        surface immediately; no cache or dedup: every call reaches the server; enable DEBUG on
+        the ``soniox`` logger to see requests with allow-listed headers, and read
+        ``client.metrics.snapshot()`` for counts and latencies). Connect 2 s / read 30 s.
         """
         values: dict[str, Any] = {
             "profile": "development",
             "connect_timeout": 2.0,
             "read_timeout": 30.0,
             "max_retries": 0,
+            "retry_budget": None,
+            "rate_limit_adaptive": False,
+            "max_concurrent_calls": None,
             "log_headers": True,
-            "middleware": ("headers", "logging"),
+            "middleware": ("headers", "tracing", "metrics", "logging"),
         }
         return cls(**(values | overrides))
 
     @classmethod
     def testing(cls, **overrides: Any) -> SonioxConfig:
-        """For test suites against the emulator: full retry behaviour with millisecond waits.
+        """For test suites against the emulator: full retry behaviour with millisecond waits,
+        and every call reaching the emulator.
 
-        Stack: ``headers → retry → logging → transport``. 2 retries with 1 ms base / 10 ms cap
+        Stack: ``headers → tracing → metrics → retry → logging → transport`` (no cache or dedup,
+        so a test sees each request it makes; no adaptive rate or retry budget, so injected
+        429s and faults give the same retries every run). 2 retries with 1 ms base / 10 ms cap
         backoff, Retry-After honoured up to 1 s, connect 2 s / read 10 s, no keep-alive pool
         beyond 10 connections.
         """
@@ -405,9 +630,28 @@ class SonioxConfig:
             "backoff_base": 0.001,
             "backoff_cap": 0.01,
             "retry_after_cap": 1.0,
+            "retry_budget": None,
+            "rate_limit_adaptive": False,
+            "max_concurrent_calls": None,
             "trust_env": False,
+            "middleware": ("headers", "tracing", "metrics", "retry", "logging"),
         }
         return cls(**(values | overrides))
+
+    # --- repr --------------------------------------------------------------------------------
+    def __repr__(self) -> str:
+        """The profile, the stack, then only what differs from the class defaults (the
+        production profile) — short enough to read in a log line; secrets shown as ``'***'``."""
+        parts = [f"profile={self.profile!r}", f"middleware={self.middleware!r}"]
+        for field in attrs.fields(type(self)):
+            if field.name in ("profile", "middleware"):
+                continue
+            value = getattr(self, field.name)
+            if value == field.default:
+                continue
+            shown = field.repr(value) if callable(field.repr) else repr(value)
+            parts.append(f"{field.name}={shown}")
+        return f"{type(self).__name__}({', '.join(parts)})"
 
 
 def _env_bool(name: str, raw: str) -> bool:

@@ -12,7 +12,8 @@
     ├── SonioxRealtimeError                   a realtime session was used wrongly (e.g. after close)
     ├── SonioxTimeoutError      (TimeoutError, httpx.TimeoutException) any timeout
     │   ├── DeadlineExceededError             the call's deadline (all attempts + waits) ran out
-    │   │   └── WaitTimeoutError              ``stt.wait()`` gave up before the job finished
+    │   │   ├── WaitTimeoutError              ``stt.wait()`` gave up before the job finished
+    │   │   └── RateLimitWaitError            the client-side rate limit's wait would pass it
     │   └── ConnectTimeoutError, ReadTimeoutError, WriteTimeoutError   (also TransportErrors ↓)
     ├── TransportError   (httpx.TransportError) the exchange failed below HTTP: no status, no body
     │   ├── RequestNotSentError (httpx.ConnectError) never reached the server: ALWAYS safe to retry
@@ -92,6 +93,7 @@ __all__ = [
     "SonioxTimeoutError",
     "DeadlineExceededError",
     "WaitTimeoutError",
+    "RateLimitWaitError",
     "TransportError",
     "RequestNotSentError",
     "ConnectTimeoutError",
@@ -284,6 +286,9 @@ class SonioxError(Exception):
 
     response: Any = None
     left_on_server: ServerObjects | None = None
+    retry_budget_exhausted: bool = False
+    """True when the retry middleware wanted to retry this failure but the client's retry budget
+    was empty, so it surfaced at once (a note on the error says so too)."""
 
     def __init__(self, message: str = "") -> None:
         self.message = redact(message)
@@ -419,6 +424,28 @@ class WaitTimeoutError(DeadlineExceededError):
 
     def _repr_fields(self) -> list[tuple[str, object]]:
         return [("transcription_id", self.transcription_id), *super()._repr_fields()]
+
+
+class RateLimitWaitError(DeadlineExceededError):
+    """The client-side rate limit would hold the call past its deadline, so it fails at once
+    instead of waiting: ``wait`` is the seconds it would have needed, ``limit`` the limit that
+    set it (``"client"``, a route such as ``"POST /v1/transcriptions"``, or ``"adaptive"``),
+    ``timeout`` what was left of the deadline."""
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        wait: float,
+        limit: str | None = None,
+        timeout: float | None = None,
+    ) -> None:
+        self.wait = wait
+        self.limit = limit
+        super().__init__(message, timeout=timeout)
+
+    def _repr_fields(self) -> list[tuple[str, object]]:
+        return [("wait", self.wait), ("limit", self.limit), *super()._repr_fields()]
 
 
 class TransportError(SonioxError, httpx.TransportError):

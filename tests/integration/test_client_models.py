@@ -69,8 +69,11 @@ def test_a_wrong_key_raises_authentication_error(emulator: Emulator) -> None:
 
 
 def test_many_concurrent_calls_share_one_http2_connection(emulator: Emulator) -> None:
-    """100 concurrent async calls all succeed over h2 (multiplexed)."""
-    config = SonioxConfig(api_key=emulator.api_key, base_url=emulator.rest_base_url, http2=True)
+    """100 concurrent async calls all succeed over h2 (multiplexed; no cache or dedup, so each
+    one reaches the server)."""
+    config = SonioxConfig.testing(
+        api_key=emulator.api_key, base_url=emulator.rest_base_url, http2=True, max_connections=100
+    )
 
     async def main() -> int:
         async with AsyncSonioxClient(config=config) as client:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from soniox.config import PROFILES, SonioxConfig
+from soniox.config import PRODUCTION_STACK, PROFILES, SonioxConfig
 from soniox.errors import ClientValidationError, forget_secret, redact
+from soniox.flows.polling import DEFAULT_POLLING, PollingPolicy
 from soniox.middleware import Retry, build_stack, registry, retry_policy
 
 KEY = "sk-test-0123456789abcdef"
@@ -154,11 +155,11 @@ def test_empty_environment_means_no_key() -> None:
 @pytest.mark.parametrize(
     ("profile", "stack"),
     [
-        ("production", ["headers", "retry", "logging"]),
-        ("realtime", ["headers", "retry", "logging"]),
-        ("cost", ["headers", "retry", "logging"]),
-        ("development", ["headers", "logging"]),
-        ("testing", ["headers", "retry", "logging"]),
+        ("production", list(PRODUCTION_STACK)),
+        ("realtime", ["headers", "tracing", "metrics", "retry", "rate_limit", "logging"]),
+        ("cost", list(PRODUCTION_STACK)),
+        ("development", ["headers", "tracing", "metrics", "logging"]),
+        ("testing", ["headers", "tracing", "metrics", "retry", "logging"]),
     ],
 )
 def test_each_profile_assembles_its_documented_stack(profile: str, stack: list[str]) -> None:
@@ -170,6 +171,34 @@ def test_each_profile_assembles_its_documented_stack(profile: str, stack: list[s
     assert " → ".join(stack) + " → transport" in " ".join(doc.split())
 
 
+def test_production_turns_every_middleware_family_on() -> None:
+    """All nine built-ins, with a retry budget, the adaptive rate and a concurrency cap set."""
+    config = SonioxConfig.production()
+    assert set(config.middleware) == {
+        "headers", "rate_limit", "concurrency", "retry", "cache",
+        "dedup", "metrics", "tracing", "logging",
+    }  # fmt: skip
+    assert config.retry_budget == 500
+    assert config.rate_limit_adaptive is True
+    assert config.max_concurrent_calls == config.max_connections
+    assert config.metrics_sink == "memory"
+
+
+def test_the_cost_profile_polls_slowly() -> None:
+    """cost() waits longer between polls than the default policy, from its poll_* knobs."""
+    policy = PollingPolicy.from_config(SonioxConfig.cost())
+    assert policy.first_delay > DEFAULT_POLLING.first_delay
+    assert policy.max_delay > DEFAULT_POLLING.max_delay
+    assert PollingPolicy.from_config(SonioxConfig()) is DEFAULT_POLLING
+
+
+def test_a_poll_cap_below_the_first_delay_fails_at_construction() -> None:
+    """poll_max_delay < poll_first_delay is refused, naming the field."""
+    with pytest.raises(ClientValidationError) as caught:
+        SonioxConfig(poll_first_delay=5.0, poll_max_delay=2.0)
+    assert caught.value.field == "poll_max_delay"
+
+
 def test_profiles_accept_overrides() -> None:
     """A profile is a starting point: keyword arguments replace its values."""
     assert SonioxConfig.cost(max_retries=1).max_retries == 1
@@ -178,7 +207,7 @@ def test_profiles_accept_overrides() -> None:
 
 def test_every_registered_builtin_builds() -> None:
     """build_stack can make each built-in name a config may list."""
-    builtins = ("headers", "retry", "logging")
+    builtins = PRODUCTION_STACK
     assert set(builtins) <= set(registry.names)
     config = SonioxConfig(api_key=KEY, middleware=builtins)
     assert build_stack(config).names == list(builtins)

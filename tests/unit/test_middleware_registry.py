@@ -138,4 +138,4 @@ def test_print_of_the_stack_is_unchanged() -> None:
     """print(client.stack) shows the profile's names in order, then the transport."""
     config = SonioxConfig.testing(api_key=KEY, base_url="http://127.0.0.1:9/v1")
     with SonioxClient(config=config, transport=InMemoryTransport(lambda r: Reply(200))) as c:
-        assert repr(c.stack) == "Stack(headers → retry → logging → transport)"
+        assert repr(c.stack) == ("Stack(headers → tracing → metrics → retry → logging → transport)")

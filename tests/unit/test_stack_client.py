@@ -209,7 +209,7 @@ def test_client_repr_shows_profile_and_stack_not_key() -> None:
     """repr is informative and never shows the key."""
     text = repr(client(models_transport()))
     assert "testing" in text
-    assert "headers → retry → logging" in text
+    assert "headers → tracing → metrics → retry → logging" in text
     assert KEY not in text
 
 

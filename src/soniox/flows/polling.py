@@ -44,6 +44,7 @@ from typing import Any, Literal
 
 import attrs
 
+from soniox.config import SonioxConfig
 from soniox.errors import ClientValidationError
 
 __all__ = [
@@ -158,6 +159,22 @@ class PollingPolicy:
                 f"({self.first_delay})",
                 field="max_delay",
             )
+
+    @classmethod
+    def from_config(cls, config: SonioxConfig) -> PollingPolicy:
+        """The policy a config's ``poll_*`` knobs describe (:data:`DEFAULT_POLLING` when they are
+        the defaults), used by ``wait()`` when no ``poll=`` is given."""
+        if (config.poll_first_delay, config.poll_max_delay, config.poll_hint_margin) == (
+            DEFAULT_POLLING.first_delay,
+            DEFAULT_POLLING.max_delay,
+            DEFAULT_POLLING.hint_margin,
+        ):
+            return DEFAULT_POLLING
+        return cls(
+            first_delay=config.poll_first_delay,
+            max_delay=config.poll_max_delay,
+            hint_margin=config.poll_hint_margin,
+        )
 
     @classmethod
     def fixed(cls, interval: float) -> PollingPolicy:

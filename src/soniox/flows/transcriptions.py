@@ -53,7 +53,6 @@ from .deletion import delete_resource_flow
 from .files import delete_file_flow
 from .pages import Listing, PageFlow, all_items_flow, list_page_flow, page_walker
 from .polling import (
-    DEFAULT_POLLING,
     Phase,
     PollingPolicy,
     PollState,
@@ -444,7 +443,8 @@ def wait_flow(
     """Poll ``GET /transcriptions/{id}`` until the job is ``completed`` or ``error``.
 
     ``timeout``: seconds for the whole wait (default: the client's ``deadline``, else none);
-    ``policy``: when to poll (default :data:`~soniox.flows.polling.DEFAULT_POLLING`);
+    ``policy``: when to poll (default: the config's ``poll_*`` knobs,
+    :meth:`~soniox.flows.polling.PollingPolicy.from_config`);
     ``initial``: the job as just returned by create (saves the first poll); ``on_status``:
     called after every poll. A job ending in ``error`` raises TranscriptionFailedError unless
     ``raise_on_error`` is False.
@@ -454,7 +454,7 @@ def wait_flow(
         raise ClientValidationError(
             f"timeout must be > 0 seconds, got {timeout!r}", field="timeout"
         )
-    policy = DEFAULT_POLLING if policy is None else policy
+    policy = PollingPolicy.from_config(client.config) if policy is None else policy
     if not isinstance(cast(object, policy), PollingPolicy):
         raise ClientValidationError(
             f"poll must be a PollingPolicy, got {type(policy).__name__}", field="poll"

@@ -8,6 +8,8 @@ register into (:func:`register_middleware`).
 from __future__ import annotations
 
 from soniox.config import SonioxConfig
+from soniox.middleware.cache import Cache, CacheStats, MemoryStore
+from soniox.middleware.cache_policy import CacheRules
 from soniox.middleware.cancel import (
     CancelScope,
     FlowCancelled,
@@ -15,6 +17,8 @@ from soniox.middleware.cancel import (
     interruptible_sleep,
     interruptible_wait,
 )
+from soniox.middleware.concurrency import AcquirePermit, ConcurrencyLimit, PermitPool
+from soniox.middleware.dedup import Dedup
 from soniox.middleware.driver import Around, Stepper, relay
 from soniox.middleware.engine import (
     CallNext,
@@ -36,6 +40,14 @@ from soniox.middleware.engine import (
 )
 from soniox.middleware.headers import HeadersMiddleware, user_agent
 from soniox.middleware.logging import LoggingMiddleware
+from soniox.middleware.metrics import MemoryMetrics, Metrics, MetricsSink, MetricsSnapshot
+from soniox.middleware.metrics_export import (
+    OpenTelemetryMetrics,
+    PrometheusMetrics,
+    metrics_from_config,
+)
+from soniox.middleware.observe import cache_lookup, dedup_joined, route_template, wait, waited
+from soniox.middleware.rate_limit import AdaptiveRate, RateLimit, RateLimitPolicy, RouteLimit
 from soniox.middleware.registry import (
     MiddlewareFactory,
     MiddlewareRegistry,
@@ -45,6 +57,9 @@ from soniox.middleware.registry import (
 )
 from soniox.middleware.retry import Backoff, Retry, RetryPolicy
 from soniox.middleware.retry_after import RetryAfterPolicy
+from soniox.middleware.retry_budget import RetryBudget
+from soniox.middleware.state import LocalStateStore, StateStore, UpdateState, update_state
+from soniox.middleware.tracing import Tracing
 
 __all__ = [
     "Effect",
@@ -77,6 +92,25 @@ __all__ = [
     "RetryPolicy",
     "Backoff",
     "RetryAfterPolicy",
+    "RateLimit",
+    "RateLimitPolicy",
+    "RouteLimit",
+    "AdaptiveRate",
+    "ConcurrencyLimit",
+    "PermitPool",
+    "AcquirePermit",
+    "RetryBudget",
+    "StateStore",
+    "LocalStateStore",
+    "UpdateState",
+    "update_state",
+    "rate_limit_policy",
+    "retry_budget",
+    "Cache",
+    "CacheRules",
+    "CacheStats",
+    "MemoryStore",
+    "Dedup",
     "retry_policy",
     "build_stack",
     "register_middleware",
@@ -84,6 +118,18 @@ __all__ = [
     "MiddlewareRegistry",
     "MiddlewareFactory",
     "user_agent",
+    "Metrics",
+    "MetricsSink",
+    "MetricsSnapshot",
+    "MemoryMetrics",
+    "PrometheusMetrics",
+    "OpenTelemetryMetrics",
+    "Tracing",
+    "route_template",
+    "wait",
+    "waited",
+    "cache_lookup",
+    "dedup_joined",
 ]
 
 
@@ -105,9 +151,68 @@ def _headers(config: SonioxConfig) -> HeadersMiddleware:
 
 @register_middleware("retry")
 def _retry(config: SonioxConfig) -> Retry:
-    return Retry(retry_policy(config))
+    return Retry(retry_policy(config), budget=retry_budget(config))
 
 
 @register_middleware("logging")
 def _logging(config: SonioxConfig) -> LoggingMiddleware:
     return LoggingMiddleware(log_headers=config.log_headers)
+
+
+@register_middleware("cache")
+def _cache(config: SonioxConfig) -> Cache:
+    return Cache.from_config(config)
+
+
+@register_middleware("dedup")
+def _dedup(config: SonioxConfig) -> Dedup:
+    return Dedup()
+
+
+# --- rate limit, concurrency cap, retry budget (issue 12) ----------------------------------------
+
+
+def rate_limit_policy(config: SonioxConfig) -> RateLimitPolicy:
+    """The :class:`RateLimitPolicy` a config describes (no limit when nothing is set)."""
+    return RateLimitPolicy(
+        rate=config.rate_limit_per_second,
+        burst=config.rate_limit_burst,
+        routes=tuple(
+            RouteLimit(route, rate, burst) for route, rate, burst in config.rate_limit_routes
+        ),
+        adaptive=AdaptiveRate() if config.rate_limit_adaptive else None,
+    )
+
+
+def retry_budget(config: SonioxConfig) -> RetryBudget | None:
+    """The :class:`RetryBudget` a config describes (None: ``retry_budget`` is unset)."""
+    if config.retry_budget is None:
+        return None
+    return RetryBudget(
+        capacity=config.retry_budget,
+        retry_cost=config.retry_cost,
+        timeout_cost=config.retry_timeout_cost,
+    )
+
+
+@register_middleware("rate_limit")
+def _rate_limit(config: SonioxConfig) -> RateLimit:
+    return RateLimit(rate_limit_policy(config))
+
+
+@register_middleware("concurrency")
+def _concurrency(config: SonioxConfig) -> ConcurrencyLimit:
+    return ConcurrencyLimit(config.max_concurrent_calls)
+
+
+# --- metrics and tracing (issue 12) ----------------------------------------------------------------
+
+
+@register_middleware("metrics")
+def _metrics(config: SonioxConfig) -> Metrics:
+    return metrics_from_config(config)
+
+
+@register_middleware("tracing")
+def _tracing(config: SonioxConfig) -> Tracing:
+    return Tracing(propagate=config.trace_propagation)

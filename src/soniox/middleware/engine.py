@@ -26,9 +26,11 @@ metrics) are plain methods; :class:`Stack` adapts them into around-middleware. A
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable, Generator, Iterable, Iterator
-from typing import Any, Protocol, TypeAlias, TypeVar, cast, runtime_checkable
+from contextlib import AbstractContextManager
+from typing import Any, Final, Protocol, TypeAlias, TypeVar, cast, runtime_checkable
 
 import attrs
 
@@ -274,6 +276,9 @@ def _around_layer(middleware: Middleware, call_next: CallNext) -> CallNext:
 
 # --- the stack -----------------------------------------------------------------------------------
 
+_Observe: TypeAlias = Callable[[str], AbstractContextManager[object]]
+"""A middleware's optional ``around_operation(name)``: the context of one SDK operation."""
+
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
 
@@ -308,6 +313,7 @@ class Stack:
     def __init__(self, middleware: Iterable[object] = ()) -> None:
         self._entries: list[StackEntry] = []
         self._chain: CallNext | None = None
+        self._observers: tuple[_Observe, ...] | None = None
         for item in middleware:
             self.append(item)
 
@@ -340,6 +346,7 @@ class Stack:
 
     def _changed(self) -> None:
         self._chain = None
+        self._observers = None
 
     def append(self, middleware: object, *, name: str | None = None) -> Stack:
         """Add innermost (closest to the transport). Returns the stack, for chaining."""
@@ -459,3 +466,34 @@ class Stack:
     async def arun(self, request: Request, transport: Transport) -> Response:
         """Send ``request`` through the stack and the transport (async)."""
         return await run_async(self.handler()(request), transport)
+
+    # --- operations ------------------------------------------------------------------------
+    def operation(self, name: str) -> AbstractContextManager[object]:
+        """The context of one SDK operation (``"stt.transcribe"``), however many requests and
+        waits it takes: enters ``around_operation(name)`` — a context manager — of each
+        middleware that has one, outermost first (a trace span, a timer). The namespaces run
+        each operation inside it (``with stack.operation(name): client.run(flow)``), so under
+        asyncio it lives in the task running the flow; with no such middleware it costs a
+        shared no-op context."""
+        observers = self._observers
+        if observers is None:
+            found = (getattr(e.middleware, "around_operation", None) for e in self._entries)
+            observers = self._observers = tuple(
+                cast(_Observe, hook) for hook in found if callable(hook)
+            )
+        if not observers:
+            return _NO_OPERATION
+        if len(observers) == 1:
+            return observers[0](name)
+        return _operations(name, observers)
+
+
+_NO_OPERATION: Final = contextlib.nullcontext()
+
+
+@contextlib.contextmanager
+def _operations(name: str, observers: tuple[_Observe, ...]) -> Generator[None]:
+    with contextlib.ExitStack() as entered:
+        for hook in observers:
+            entered.enter_context(hook(name))
+        yield

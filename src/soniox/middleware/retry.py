@@ -15,12 +15,19 @@ outcome as is) or :class:`FailFastError` (the server asked for a wait beyond the
 - the wait is the server's ``Retry-After`` when present (capped: over the cap fails fast with
   the delay on the error), else full jitter ``U(0, min(cap, base * factor**n))``;
 - the call's deadline bounds everything: a wait that would end past it gives up now.
+
+With a :class:`~soniox.middleware.retry_budget.RetryBudget`, a retry the policy allows must
+also be paid for from the client's budget; when it cannot be, the failure surfaces at once as
+its typed error — an error answer becomes its :class:`~soniox.errors.SonioxAPIError` even for
+``client.request()``, which otherwise returns error answers — with
+``retry_budget_exhausted = True`` and a note saying so.
 """
 
 from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable
 from typing import Any, Final
 
 import attrs
@@ -30,12 +37,15 @@ from soniox.errors import (
     ClientValidationError,
     RequestNotSentError,
     SonioxAPIError,
+    SonioxError,
     TransportError,
     error_from_response,
 )
 from soniox.middleware.engine import CallNext, Flow, get_clock, sleep
 from soniox.middleware.logging import log_retry
 from soniox.middleware.retry_after import FailFast, Honour, RetryAfterPolicy
+from soniox.middleware.retry_budget import BudgetState, RetryBudget
+from soniox.middleware.state import LocalStateStore, StateStore, update_state
 from soniox.transport.request import Request
 from soniox.transport.response import Response
 
@@ -49,6 +59,7 @@ __all__ = [
     "Decision",
     "Outcome",
     "Retry",
+    "RetryBudget",
 ]
 
 ALWAYS_SAFE_STATUSES: Final = frozenset({408, 429})
@@ -218,20 +229,39 @@ def _body(response: Response) -> bytes | None:
 
 class Retry:
     """Resends failed attempts as its :class:`RetryPolicy` decides, sleeping on the transport
-    clock. Each attempt is a copy of the request with ``attempt`` incremented."""
+    clock. Each attempt is a copy of the request with ``attempt`` incremented.
+
+    With a ``budget`` every retry is paid for from it and every success pays back (see
+    :mod:`~soniox.middleware.retry_budget`); its state is this object's (in ``store``, under
+    ``key``), so a client and all its ``with_options`` views, which share the stack, share it.
+    """
 
     name = "retry"
 
-    def __init__(self, policy: RetryPolicy | None = None, *, rng: random.Random | None = None):
+    def __init__(
+        self,
+        policy: RetryPolicy | None = None,
+        *,
+        rng: random.Random | None = None,
+        budget: RetryBudget | None = None,
+        store: StateStore | None = None,
+        key: str = "soniox.retry_budget",
+    ):
         self.policy = policy or RetryPolicy()
         self._rng = rng or random.Random()
+        self.budget = budget
+        self.store: StateStore = store if store is not None else LocalStateStore()
+        self.key = key
+        self._refund_one = None if budget is None else _refunder(budget, budget.success_refund)
 
     def send(self, request: Request, call_next: CallNext) -> Flow[Response]:
         policy = self.policy
+        budget = self.budget
         statuses = policy.retry_statuses
         attempt = request
         retries = 0
         previous: float | None = None
+        spent = 0
         while True:
             outcome: Outcome
             try:
@@ -240,6 +270,14 @@ class Retry:
                 outcome = exc
             else:
                 if response.status < 400 or response.status not in statuses:
+                    if budget is not None and response.status < 400:
+                        refund = _refunder(budget, spent) if retries else self._refund_one
+                        assert refund is not None
+                        store = self.store
+                        if type(store) is LocalStateStore:  # the hot path: no effect
+                            store.update(self.key, budget.new_state, refund)
+                        else:
+                            yield from update_state(store, self.key, budget.new_state, refund)
                     return response
                 outcome = response
             clock = yield from get_clock()
@@ -253,6 +291,14 @@ class Retry:
                 previous_delay=previous,
             )
             if isinstance(decision, RetryIn):
+                if budget is not None:
+                    cost = budget.cost(outcome)
+                    left = yield from update_state(
+                        self.store, self.key, budget.new_state, _withdrawer(budget, cost)
+                    )
+                    if left is None:
+                        raise _budget_exhausted(outcome, budget, cost, clock.wall())
+                    spent = cost
                 log_retry(attempt, decision.delay, decision.reason)
                 yield from sleep(decision.delay)
                 retries += 1
@@ -272,10 +318,52 @@ class Retry:
                 return outcome
             raise outcome
 
+    def budget_left(self) -> int | None:
+        """Tokens left in the retry budget (None: no budget)."""
+        budget = self.budget
+        if budget is None:
+            return None
+        return self.store.update(self.key, budget.new_state, budget.available)
+
     def __repr__(self) -> str:
         p = self.policy
         b = p.backoff
+        budget = "" if self.budget is None else f", retry_budget={self.budget.capacity}"
         return (
             f"Retry(max_retries={p.max_retries}, backoff=U(0, min({b.cap:g}, "
-            f"{b.base:g}*{b.factor:g}^n)), retry_after_cap={p.retry_after.cap:g}s)"
+            f"{b.base:g}*{b.factor:g}^n)), retry_after_cap={p.retry_after.cap:g}s{budget})"
         )
+
+
+def _withdrawer(budget: RetryBudget, cost: int) -> Callable[[BudgetState], int | None]:
+    def withdraw(state: BudgetState) -> int | None:
+        return budget.withdraw(state, cost)
+
+    return withdraw
+
+
+def _refunder(budget: RetryBudget, amount: int) -> Callable[[BudgetState], int]:
+    def refund(state: BudgetState) -> int:
+        return budget.refund(state, amount)
+
+    return refund
+
+
+def _budget_exhausted(
+    outcome: Outcome, budget: RetryBudget, cost: int, wall: float
+) -> BaseException:
+    """The failure to surface now: an error answer as its typed error, an exception as is;
+    marked ``retry_budget_exhausted`` and with a note that says why it was not retried."""
+    if isinstance(outcome, Response):
+        error: BaseException = error_from_response(
+            outcome.status, outcome.headers, _body(outcome), now=wall, response=outcome
+        )
+    else:
+        error = outcome
+    if isinstance(error, SonioxError):
+        error.retry_budget_exhausted = True
+    error.add_note(
+        f"not retried: the client's retry budget is exhausted (this retry would cost {cost} of "
+        f"{budget.capacity}; the budget refills as calls succeed)"
+    )
+    return error

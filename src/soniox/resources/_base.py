@@ -6,6 +6,10 @@ class per client kind only binds flows to a runner: ``Files.get(id)`` is
 ``self._run(get_file_flow(self._client, id))`` and ``AsyncFiles.get(id)`` is
 ``await self._arun(...)`` of the same flow. Namespaces type their client by the protocols in
 :mod:`soniox.flows.protocol`, not by the client classes a floor above.
+
+Each method names its operation (``self._run(flow, "files.get")``): the flow runs inside
+``client.stack.operation(name)``, the context the ``tracing`` middleware opens a span for and
+the ``metrics`` middleware times — the whole multi-step flow, every request and wait of it.
 """
 
 from __future__ import annotations
@@ -28,8 +32,11 @@ class SyncNamespace:
     def __init__(self, client: SyncApiClient) -> None:
         self._client = client
 
-    def _run(self, flow: Flow[T]) -> T:
-        return self._client.run(flow)
+    def _run(self, flow: Flow[T], operation: str | None = None) -> T:
+        if operation is None:
+            return self._client.run(flow)
+        with self._client.stack.operation(operation):
+            return self._client.run(flow)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
@@ -43,8 +50,11 @@ class AsyncNamespace:
     def __init__(self, client: AsyncApiClient) -> None:
         self._client = client
 
-    async def _arun(self, flow: Flow[T]) -> T:
-        return await self._client.arun(flow)
+    async def _arun(self, flow: Flow[T], operation: str | None = None) -> T:
+        if operation is None:
+            return await self._client.arun(flow)
+        with self._client.stack.operation(operation):
+            return await self._client.arun(flow)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"

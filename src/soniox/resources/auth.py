@@ -103,7 +103,7 @@ class Auth(SyncNamespace):
     ) -> CreateTemporaryApiKeyResponse:
         """A key for ``usage_type`` connections that expires in ``expires_in_seconds``."""
         flow = create_temporary_api_key_flow(self._client, temporary_key_payload(**args))
-        return self._run(flow)
+        return self._run(flow, "auth.create_temporary_api_key")
 
 
 class AsyncAuth(AsyncNamespace):
@@ -116,4 +116,4 @@ class AsyncAuth(AsyncNamespace):
     ) -> CreateTemporaryApiKeyResponse:
         """A key for ``usage_type`` connections that expires in ``expires_in_seconds``."""
         flow = create_temporary_api_key_flow(self._client, temporary_key_payload(**args))
-        return await self._arun(flow)
+        return await self._arun(flow, "auth.create_temporary_api_key")

@@ -79,7 +79,7 @@ class ConcurrencyLimitsAPI(SyncNamespace):
 
     def get(self) -> GetConcurrencyLimitsResponse:
         """Current concurrent streams and caps, per project and organization."""
-        return self._run(concurrency_limits_flow(self._client))
+        return self._run(concurrency_limits_flow(self._client), "concurrency_limits.get")
 
     def history(
         self,
@@ -93,7 +93,8 @@ class ConcurrencyLimitsAPI(SyncNamespace):
         return self._run(
             concurrency_history_flow(
                 self._client, start_time, end_time, period_sec=period_sec, kind=kind
-            )
+            ),
+            "concurrency_limits.history",
         )
 
 
@@ -104,7 +105,7 @@ class AsyncConcurrencyLimitsAPI(AsyncNamespace):
 
     async def get(self) -> GetConcurrencyLimitsResponse:
         """Current concurrent streams and caps, per project and organization."""
-        return await self._arun(concurrency_limits_flow(self._client))
+        return await self._arun(concurrency_limits_flow(self._client), "concurrency_limits.get")
 
     async def history(
         self,
@@ -118,5 +119,6 @@ class AsyncConcurrencyLimitsAPI(AsyncNamespace):
         return await self._arun(
             concurrency_history_flow(
                 self._client, start_time, end_time, period_sec=period_sec, kind=kind
-            )
+            ),
+            "concurrency_limits.history",
         )

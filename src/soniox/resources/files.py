@@ -53,12 +53,13 @@ class Files(SyncNamespace):
                 filename=filename,
                 client_reference_id=client_reference_id,
                 progress=progress,
-            )
+            ),
+            "files.upload",
         )
 
     def list(self, limit: int = 100, cursor: str | None = None) -> GetFilesResponse:
         """One page of files (newest first on the emulator) and ``next_page_cursor``."""
-        return self._run(list_files_flow(self._client, limit, cursor))
+        return self._run(list_files_flow(self._client, limit, cursor), "files.list")
 
     def list_all(self, limit: int = 100) -> Iterator[File]:
         """Every file, fetching ``limit`` per page as the iteration gets there."""
@@ -66,27 +67,29 @@ class Files(SyncNamespace):
 
     def count(self) -> GetFilesCountResponse:
         """How many files are stored (``total``, ``public_api``, ``playground``)."""
-        return self._run(count_files_flow(self._client))
+        return self._run(count_files_flow(self._client), "files.count")
 
     def get(self, file_id: str) -> File:
         """One file's metadata; NotFoundError if there is none."""
-        return self._run(get_file_flow(self._client, file_id))
+        return self._run(get_file_flow(self._client, file_id), "files.get")
 
     def get_or_none(self, file_id: str) -> File | None:
         """One file's metadata, or None if there is none."""
-        return self._run(get_file_or_none_flow(self._client, file_id))
+        return self._run(get_file_or_none_flow(self._client, file_id), "files.get_or_none")
 
     def delete(self, file_id: str) -> None:
         """Delete a file; NotFoundError if there is none."""
-        self._run(delete_file_flow(self._client, file_id))
+        self._run(delete_file_flow(self._client, file_id), "files.delete")
 
     def delete_if_exists(self, file_id: str) -> bool:
         """Delete a file if it exists; True if it was deleted."""
-        return self._run(delete_file_flow(self._client, file_id, missing_ok=True))
+        return self._run(
+            delete_file_flow(self._client, file_id, missing_ok=True), "files.delete_if_exists"
+        )
 
     def delete_all(self, limit: int = MAX_PAGE_LIMIT) -> int:
         """Delete every file; returns how many were deleted."""
-        return self._run(delete_all_files_flow(self._client, limit))
+        return self._run(delete_all_files_flow(self._client, limit), "files.delete_all")
 
 
 class AsyncFiles(AsyncNamespace):
@@ -110,12 +113,13 @@ class AsyncFiles(AsyncNamespace):
                 filename=filename,
                 client_reference_id=client_reference_id,
                 progress=progress,
-            )
+            ),
+            "files.upload",
         )
 
     async def list(self, limit: int = 100, cursor: str | None = None) -> GetFilesResponse:
         """One page of files and ``next_page_cursor``."""
-        return await self._arun(list_files_flow(self._client, limit, cursor))
+        return await self._arun(list_files_flow(self._client, limit, cursor), "files.list")
 
     def list_all(self, limit: int = 100) -> AsyncIterator[File]:
         """Every file (``async for``), fetching ``limit`` per page."""
@@ -123,24 +127,26 @@ class AsyncFiles(AsyncNamespace):
 
     async def count(self) -> GetFilesCountResponse:
         """How many files are stored."""
-        return await self._arun(count_files_flow(self._client))
+        return await self._arun(count_files_flow(self._client), "files.count")
 
     async def get(self, file_id: str) -> File:
         """One file's metadata; NotFoundError if there is none."""
-        return await self._arun(get_file_flow(self._client, file_id))
+        return await self._arun(get_file_flow(self._client, file_id), "files.get")
 
     async def get_or_none(self, file_id: str) -> File | None:
         """One file's metadata, or None."""
-        return await self._arun(get_file_or_none_flow(self._client, file_id))
+        return await self._arun(get_file_or_none_flow(self._client, file_id), "files.get_or_none")
 
     async def delete(self, file_id: str) -> None:
         """Delete a file; NotFoundError if there is none."""
-        await self._arun(delete_file_flow(self._client, file_id))
+        await self._arun(delete_file_flow(self._client, file_id), "files.delete")
 
     async def delete_if_exists(self, file_id: str) -> bool:
         """Delete a file if it exists; True if it was deleted."""
-        return await self._arun(delete_file_flow(self._client, file_id, missing_ok=True))
+        return await self._arun(
+            delete_file_flow(self._client, file_id, missing_ok=True), "files.delete_if_exists"
+        )
 
     async def delete_all(self, limit: int = MAX_PAGE_LIMIT) -> int:
         """Delete every file; returns how many were deleted."""
-        return await self._arun(delete_all_files_flow(self._client, limit))
+        return await self._arun(delete_all_files_flow(self._client, limit), "files.delete_all")

@@ -42,7 +42,7 @@ class Models(SyncNamespace):
 
     def list(self) -> GetModelsResponse:
         """Every model the API offers, aliases included (``.models``)."""
-        return self._run(list_models_flow(self._client))
+        return self._run(list_models_flow(self._client), "models.list")
 
 
 class AsyncModels(AsyncNamespace):
@@ -52,7 +52,7 @@ class AsyncModels(AsyncNamespace):
 
     async def list(self) -> GetModelsResponse:
         """Every model the API offers, aliases included (``.models``)."""
-        return await self._arun(list_models_flow(self._client))
+        return await self._arun(list_models_flow(self._client), "models.list")
 
 
 class TtsModels(SyncNamespace):
@@ -62,7 +62,7 @@ class TtsModels(SyncNamespace):
 
     def list(self) -> GetTTSModelsResponse:
         """Every text-to-speech model (``.models``)."""
-        return self._run(list_tts_models_flow(self._client))
+        return self._run(list_tts_models_flow(self._client), "tts_models.list")
 
 
 class AsyncTtsModels(AsyncNamespace):
@@ -72,4 +72,4 @@ class AsyncTtsModels(AsyncNamespace):
 
     async def list(self) -> GetTTSModelsResponse:
         """Every text-to-speech model (``.models``)."""
-        return await self._arun(list_tts_models_flow(self._client))
+        return await self._arun(list_tts_models_flow(self._client), "tts_models.list")

@@ -420,22 +420,25 @@ class Stt(SyncNamespace):
         """Create a job from an uploaded file or a URL (exactly one), exactly once: a lost
         answer is reconciled through ``client_reference_id`` (generated if not given)."""
         return self._run(
-            _create(self._client, model, file_id, audio_url, client_reference_id, config, options)
+            _create(self._client, model, file_id, audio_url, client_reference_id, config, options),
+            "stt.create",
         )
 
     def get(self, transcription_id: str) -> Transcription:
         """One job; NotFoundError if there is none."""
-        job = self._run(get_flow(self._client, transcription_id))
+        job = self._run(get_flow(self._client, transcription_id), "stt.get")
         assert job is not None
         return job
 
     def get_or_none(self, transcription_id: str) -> Transcription | None:
         """One job, or None if there is none."""
-        return self._run(get_flow(self._client, transcription_id, missing_ok=True))
+        return self._run(
+            get_flow(self._client, transcription_id, missing_ok=True), "stt.get_or_none"
+        )
 
     def list(self, limit: int = 100, cursor: str | None = None) -> GetTranscriptionsResponse:
         """One page of jobs (newest first) and ``next_page_cursor``."""
-        return self._run(list_flow(self._client, limit, cursor))
+        return self._run(list_flow(self._client, limit, cursor), "stt.list")
 
     def list_all(self, limit: int = 100) -> Iterator[Transcription]:
         """Every job, fetching ``limit`` per page as the iteration gets there."""
@@ -443,31 +446,33 @@ class Stt(SyncNamespace):
 
     def count(self) -> GetTranscriptionsCountResponse:
         """How many jobs exist (``total``, ``public_api``, ``playground``)."""
-        return self._run(count_flow(self._client))
+        return self._run(count_flow(self._client), "stt.count")
 
     def delete(self, transcription_id: str) -> None:
         """Delete a job (NotFoundError if none; ConflictError while it is processing)."""
-        self._run(delete_flow(self._client, transcription_id))
+        self._run(delete_flow(self._client, transcription_id), "stt.delete")
 
     def delete_if_exists(self, transcription_id: str) -> bool:
         """Delete a job if it exists; True if it was deleted."""
-        return self._run(delete_flow(self._client, transcription_id, missing_ok=True))
+        return self._run(
+            delete_flow(self._client, transcription_id, missing_ok=True), "stt.delete_if_exists"
+        )
 
     def delete_all(self, limit: int = 1000) -> int:
         """Delete every job; returns how many (a processing job stops it: ConflictError)."""
-        return self._run(delete_all_flow(self._client, limit))
+        return self._run(delete_all_flow(self._client, limit), "stt.delete_all")
 
     def destroy(self, transcription_id: str) -> None:
         """Delete a job and the uploaded file it was made from."""
-        self._run(destroy_flow(self._client, transcription_id))
+        self._run(destroy_flow(self._client, transcription_id), "stt.destroy")
 
     def destroy_all(self, limit: int = 1000) -> int:
         """Delete every job and its uploaded file; returns how many jobs."""
-        return self._run(destroy_all_flow(self._client, limit))
+        return self._run(destroy_all_flow(self._client, limit), "stt.destroy_all")
 
     def get_transcript(self, transcription_id: str) -> TranscriptionTranscript:
         """Text and typed tokens of a completed job (ConflictError before it completes)."""
-        return self._run(get_transcript_flow(self._client, transcription_id))
+        return self._run(get_transcript_flow(self._client, transcription_id), "stt.get_transcript")
 
     def iter_tokens(
         self, transcription_id: str, *, keep_text: bool = False
@@ -501,7 +506,8 @@ class Stt(SyncNamespace):
                 policy=_policy(poll, interval_sec),
                 raise_on_error=raise_on_error,
                 on_status=on_status,
-            )
+            ),
+            "stt.wait",
         )
 
     # Transcribe helpers ---------------------------------------------------------------------------
@@ -509,22 +515,30 @@ class Stt(SyncNamespace):
         """Create a job from a file (uploaded first), a file id or a URL — exactly one.
 
         ``wait=True`` also waits for it to finish; ``progress(sent, total)`` follows the upload."""
-        return self._run(_job(_workflow(self._client, args)))
+        return self._run(_job(_workflow(self._client, args)), "stt.transcribe")
 
     def transcribe_from_url(self, *, audio_url: str, **args: Unpack[JobArgs]) -> Transcription:
         """Create a job for the audio at ``audio_url`` (the API downloads it)."""
-        return self._run(_job(_workflow(self._client, {**args, "audio_url": audio_url})))
+        return self._run(
+            _job(_workflow(self._client, {**args, "audio_url": audio_url})),
+            "stt.transcribe_from_url",
+        )
 
     def transcribe_from_file_id(self, *, file_id: str, **args: Unpack[JobArgs]) -> Transcription:
         """Create a job for an already uploaded file."""
-        return self._run(_job(_workflow(self._client, {**args, "file_id": file_id})))
+        return self._run(
+            _job(_workflow(self._client, {**args, "file_id": file_id})),
+            "stt.transcribe_from_file_id",
+        )
 
     def transcribe_from_file(
         self, *, file: UploadSource, **args: Unpack[FileJobArgs]
     ) -> Transcription:
         """Upload ``file`` (path, bytes, file object, iterator) and create a job for it; the
         upload is deleted again if the job cannot be created."""
-        return self._run(_job(_workflow(self._client, {**args, "file": file})))
+        return self._run(
+            _job(_workflow(self._client, {**args, "file": file})), "stt.transcribe_from_file"
+        )
 
     transcribe_file = transcribe_from_file
 
@@ -534,30 +548,34 @@ class Stt(SyncNamespace):
         """Upload ``file`` and create a job that posts to ``webhook_url`` when it ends, with
         the client's webhook secret (or ``webhook_auth=WebhookAuthConfig(...)``) as its header."""
         args_ = _with_webhook(self._client, webhook_url, {**args, "file": file})
-        return self._run(_job(_workflow(self._client, args_)))
+        return self._run(_job(_workflow(self._client, args_)), "stt.transcribe_file_with_webhook")
 
     def transcribe_and_wait(self, **args: Unpack[TranscribeWaitArgs]) -> Transcription:
         """Create a job and wait for it; ``delete_after`` deletes job and file when done — also
         when anything fails or is interrupted."""
-        return self._run(_job(_workflow(self._client, args, wait=True)))
+        return self._run(_job(_workflow(self._client, args, wait=True)), "stt.transcribe_and_wait")
 
     def transcribe_and_wait_with_tokens(
         self, **args: Unpack[TranscribeWaitArgs]
     ) -> TranscriptionTranscript:
         """:meth:`transcribe_and_wait`, returning the transcript (text and tokens)."""
-        return self._run(_transcript(_workflow(self._client, args, fetch_transcript=True)))
+        return self._run(
+            _transcript(_workflow(self._client, args, fetch_transcript=True)),
+            "stt.transcribe_and_wait_with_tokens",
+        )
 
     def translate(self, **args: Unpack[TranslateArgs]) -> Transcription:
         """Create a translating job: ``to="de"`` (one-way; ``source="en"`` becomes a strict
         language hint) or ``between=("en", "es")`` (two-way). Language identification is on."""
-        return self._run(_job(_workflow(self._client, args, translate=True)))
+        return self._run(_job(_workflow(self._client, args, translate=True)), "stt.translate")
 
     def translate_from_url(
         self, *, audio_url: str, **args: Unpack[TranslateJobArgs]
     ) -> Transcription:
         """:meth:`translate` the audio at a URL."""
         return self._run(
-            _job(_workflow(self._client, {**args, "audio_url": audio_url}, translate=True))
+            _job(_workflow(self._client, {**args, "audio_url": audio_url}, translate=True)),
+            "stt.translate_from_url",
         )
 
     def translate_from_file_id(
@@ -565,18 +583,24 @@ class Stt(SyncNamespace):
     ) -> Transcription:
         """:meth:`translate` an already uploaded file."""
         return self._run(
-            _job(_workflow(self._client, {**args, "file_id": file_id}, translate=True))
+            _job(_workflow(self._client, {**args, "file_id": file_id}, translate=True)),
+            "stt.translate_from_file_id",
         )
 
     def translate_from_file(
         self, *, file: UploadSource, **args: Unpack[TranslateFileArgs]
     ) -> Transcription:
         """Upload ``file`` and :meth:`translate` it."""
-        return self._run(_job(_workflow(self._client, {**args, "file": file}, translate=True)))
+        return self._run(
+            _job(_workflow(self._client, {**args, "file": file}, translate=True)),
+            "stt.translate_from_file",
+        )
 
     def translate_and_wait(self, **args: Unpack[TranslateWaitArgs]) -> Transcription:
         """:meth:`translate` and wait for the job (``delete_after`` as in transcribe_and_wait)."""
-        return self._run(_job(_workflow(self._client, args, translate=True, wait=True)))
+        return self._run(
+            _job(_workflow(self._client, args, translate=True, wait=True)), "stt.translate_and_wait"
+        )
 
     def translate_and_wait_with_tokens(
         self, **args: Unpack[TranslateWaitArgs]
@@ -584,7 +608,8 @@ class Stt(SyncNamespace):
         """:meth:`translate_and_wait`, returning the transcript (original and translated
         tokens, told apart by ``translation_status``)."""
         return self._run(
-            _transcript(_workflow(self._client, args, translate=True, fetch_transcript=True))
+            _transcript(_workflow(self._client, args, translate=True, fetch_transcript=True)),
+            "stt.translate_and_wait_with_tokens",
         )
 
     # Batches --------------------------------------------------------------------------------------
@@ -600,9 +625,10 @@ class Stt(SyncNamespace):
         arguments) with at most ``concurrency`` in flight; one :class:`BatchResult` per source,
         in order, holding the job (and transcript with ``with_tokens``) or the error."""
         batch = _Batch(self._client, sources, args)
-        return run_batch_sync(
-            self._client, batch.labels, batch.flow, concurrency=concurrency, progress=progress
-        )
+        with self._client.stack.operation("stt.transcribe_many"):
+            return run_batch_sync(
+                self._client, batch.labels, batch.flow, concurrency=concurrency, progress=progress
+            )
 
 
 # --- the asyncio namespace --------------------------------------------------------------------------
@@ -626,22 +652,25 @@ class AsyncStt(AsyncNamespace):
     ) -> Transcription:
         """Create a job from an uploaded file or a URL, exactly once (see :meth:`Stt.create`)."""
         return await self._arun(
-            _create(self._client, model, file_id, audio_url, client_reference_id, config, options)
+            _create(self._client, model, file_id, audio_url, client_reference_id, config, options),
+            "stt.create",
         )
 
     async def get(self, transcription_id: str) -> Transcription:
         """One job; NotFoundError if there is none."""
-        job = await self._arun(get_flow(self._client, transcription_id))
+        job = await self._arun(get_flow(self._client, transcription_id), "stt.get")
         assert job is not None
         return job
 
     async def get_or_none(self, transcription_id: str) -> Transcription | None:
         """One job, or None if there is none."""
-        return await self._arun(get_flow(self._client, transcription_id, missing_ok=True))
+        return await self._arun(
+            get_flow(self._client, transcription_id, missing_ok=True), "stt.get_or_none"
+        )
 
     async def list(self, limit: int = 100, cursor: str | None = None) -> GetTranscriptionsResponse:
         """One page of jobs (newest first) and ``next_page_cursor``."""
-        return await self._arun(list_flow(self._client, limit, cursor))
+        return await self._arun(list_flow(self._client, limit, cursor), "stt.list")
 
     def list_all(self, limit: int = 100) -> AsyncIterator[Transcription]:
         """Every job (``async for``), fetching ``limit`` per page."""
@@ -649,31 +678,35 @@ class AsyncStt(AsyncNamespace):
 
     async def count(self) -> GetTranscriptionsCountResponse:
         """How many jobs exist."""
-        return await self._arun(count_flow(self._client))
+        return await self._arun(count_flow(self._client), "stt.count")
 
     async def delete(self, transcription_id: str) -> None:
         """Delete a job (NotFoundError if none; ConflictError while it is processing)."""
-        await self._arun(delete_flow(self._client, transcription_id))
+        await self._arun(delete_flow(self._client, transcription_id), "stt.delete")
 
     async def delete_if_exists(self, transcription_id: str) -> bool:
         """Delete a job if it exists; True if it was deleted."""
-        return await self._arun(delete_flow(self._client, transcription_id, missing_ok=True))
+        return await self._arun(
+            delete_flow(self._client, transcription_id, missing_ok=True), "stt.delete_if_exists"
+        )
 
     async def delete_all(self, limit: int = 1000) -> int:
         """Delete every job; returns how many."""
-        return await self._arun(delete_all_flow(self._client, limit))
+        return await self._arun(delete_all_flow(self._client, limit), "stt.delete_all")
 
     async def destroy(self, transcription_id: str) -> None:
         """Delete a job and the uploaded file it was made from."""
-        await self._arun(destroy_flow(self._client, transcription_id))
+        await self._arun(destroy_flow(self._client, transcription_id), "stt.destroy")
 
     async def destroy_all(self, limit: int = 1000) -> int:
         """Delete every job and its uploaded file; returns how many jobs."""
-        return await self._arun(destroy_all_flow(self._client, limit))
+        return await self._arun(destroy_all_flow(self._client, limit), "stt.destroy_all")
 
     async def get_transcript(self, transcription_id: str) -> TranscriptionTranscript:
         """Text and typed tokens of a completed job."""
-        return await self._arun(get_transcript_flow(self._client, transcription_id))
+        return await self._arun(
+            get_transcript_flow(self._client, transcription_id), "stt.get_transcript"
+        )
 
     def iter_tokens(
         self, transcription_id: str, *, keep_text: bool = False
@@ -701,31 +734,40 @@ class AsyncStt(AsyncNamespace):
                 policy=_policy(poll, interval_sec),
                 raise_on_error=raise_on_error,
                 on_status=on_status,
-            )
+            ),
+            "stt.wait",
         )
 
     # Transcribe helpers ---------------------------------------------------------------------------
     async def transcribe(self, **args: Unpack[TranscribeArgs]) -> Transcription:
         """See :meth:`Stt.transcribe`."""
-        return await self._arun(_job(_workflow(self._client, args)))
+        return await self._arun(_job(_workflow(self._client, args)), "stt.transcribe")
 
     async def transcribe_from_url(
         self, *, audio_url: str, **args: Unpack[JobArgs]
     ) -> Transcription:
         """See :meth:`Stt.transcribe_from_url`."""
-        return await self._arun(_job(_workflow(self._client, {**args, "audio_url": audio_url})))
+        return await self._arun(
+            _job(_workflow(self._client, {**args, "audio_url": audio_url})),
+            "stt.transcribe_from_url",
+        )
 
     async def transcribe_from_file_id(
         self, *, file_id: str, **args: Unpack[JobArgs]
     ) -> Transcription:
         """See :meth:`Stt.transcribe_from_file_id`."""
-        return await self._arun(_job(_workflow(self._client, {**args, "file_id": file_id})))
+        return await self._arun(
+            _job(_workflow(self._client, {**args, "file_id": file_id})),
+            "stt.transcribe_from_file_id",
+        )
 
     async def transcribe_from_file(
         self, *, file: UploadSource, **args: Unpack[FileJobArgs]
     ) -> Transcription:
         """See :meth:`Stt.transcribe_from_file`."""
-        return await self._arun(_job(_workflow(self._client, {**args, "file": file})))
+        return await self._arun(
+            _job(_workflow(self._client, {**args, "file": file})), "stt.transcribe_from_file"
+        )
 
     transcribe_file = transcribe_from_file
 
@@ -734,28 +776,38 @@ class AsyncStt(AsyncNamespace):
     ) -> Transcription:
         """See :meth:`Stt.transcribe_file_with_webhook`."""
         args_ = _with_webhook(self._client, webhook_url, {**args, "file": file})
-        return await self._arun(_job(_workflow(self._client, args_)))
+        return await self._arun(
+            _job(_workflow(self._client, args_)), "stt.transcribe_file_with_webhook"
+        )
 
     async def transcribe_and_wait(self, **args: Unpack[TranscribeWaitArgs]) -> Transcription:
         """See :meth:`Stt.transcribe_and_wait`."""
-        return await self._arun(_job(_workflow(self._client, args, wait=True)))
+        return await self._arun(
+            _job(_workflow(self._client, args, wait=True)), "stt.transcribe_and_wait"
+        )
 
     async def transcribe_and_wait_with_tokens(
         self, **args: Unpack[TranscribeWaitArgs]
     ) -> TranscriptionTranscript:
         """See :meth:`Stt.transcribe_and_wait_with_tokens`."""
-        return await self._arun(_transcript(_workflow(self._client, args, fetch_transcript=True)))
+        return await self._arun(
+            _transcript(_workflow(self._client, args, fetch_transcript=True)),
+            "stt.transcribe_and_wait_with_tokens",
+        )
 
     async def translate(self, **args: Unpack[TranslateArgs]) -> Transcription:
         """See :meth:`Stt.translate`."""
-        return await self._arun(_job(_workflow(self._client, args, translate=True)))
+        return await self._arun(
+            _job(_workflow(self._client, args, translate=True)), "stt.translate"
+        )
 
     async def translate_from_url(
         self, *, audio_url: str, **args: Unpack[TranslateJobArgs]
     ) -> Transcription:
         """See :meth:`Stt.translate_from_url`."""
         return await self._arun(
-            _job(_workflow(self._client, {**args, "audio_url": audio_url}, translate=True))
+            _job(_workflow(self._client, {**args, "audio_url": audio_url}, translate=True)),
+            "stt.translate_from_url",
         )
 
     async def translate_from_file_id(
@@ -763,7 +815,8 @@ class AsyncStt(AsyncNamespace):
     ) -> Transcription:
         """See :meth:`Stt.translate_from_file_id`."""
         return await self._arun(
-            _job(_workflow(self._client, {**args, "file_id": file_id}, translate=True))
+            _job(_workflow(self._client, {**args, "file_id": file_id}, translate=True)),
+            "stt.translate_from_file_id",
         )
 
     async def translate_from_file(
@@ -771,19 +824,23 @@ class AsyncStt(AsyncNamespace):
     ) -> Transcription:
         """See :meth:`Stt.translate_from_file`."""
         return await self._arun(
-            _job(_workflow(self._client, {**args, "file": file}, translate=True))
+            _job(_workflow(self._client, {**args, "file": file}, translate=True)),
+            "stt.translate_from_file",
         )
 
     async def translate_and_wait(self, **args: Unpack[TranslateWaitArgs]) -> Transcription:
         """See :meth:`Stt.translate_and_wait`."""
-        return await self._arun(_job(_workflow(self._client, args, translate=True, wait=True)))
+        return await self._arun(
+            _job(_workflow(self._client, args, translate=True, wait=True)), "stt.translate_and_wait"
+        )
 
     async def translate_and_wait_with_tokens(
         self, **args: Unpack[TranslateWaitArgs]
     ) -> TranscriptionTranscript:
         """See :meth:`Stt.translate_and_wait_with_tokens`."""
         return await self._arun(
-            _transcript(_workflow(self._client, args, translate=True, fetch_transcript=True))
+            _transcript(_workflow(self._client, args, translate=True, fetch_transcript=True)),
+            "stt.translate_and_wait_with_tokens",
         )
 
     # Batches --------------------------------------------------------------------------------------
@@ -798,6 +855,7 @@ class AsyncStt(AsyncNamespace):
         """Transcribe every source with at most ``concurrency`` in flight (see
         :meth:`Stt.transcribe_many`)."""
         batch = _Batch(self._client, sources, args)
-        return await run_batch_async(
-            self._client, batch.labels, batch.flow, concurrency=concurrency, progress=progress
-        )
+        with self._client.stack.operation("stt.transcribe_many"):
+            return await run_batch_async(
+                self._client, batch.labels, batch.flow, concurrency=concurrency, progress=progress
+            )

@@ -79,7 +79,7 @@ class Usage(SyncNamespace):
 
     def summary(self, start_time: TimeInput, end_time: TimeInput) -> GetUsageSummaryResponse:
         """Daily usage per model and in total over ``[start_time, end_time)`` (≤ 366 days)."""
-        return self._run(usage_summary_flow(self._client, start_time, end_time))
+        return self._run(usage_summary_flow(self._client, start_time, end_time), "usage.summary")
 
 
 class AsyncUsage(AsyncNamespace):
@@ -89,4 +89,6 @@ class AsyncUsage(AsyncNamespace):
 
     async def summary(self, start_time: TimeInput, end_time: TimeInput) -> GetUsageSummaryResponse:
         """Daily usage per model and in total over ``[start_time, end_time)`` (≤ 366 days)."""
-        return await self._arun(usage_summary_flow(self._client, start_time, end_time))
+        return await self._arun(
+            usage_summary_flow(self._client, start_time, end_time), "usage.summary"
+        )

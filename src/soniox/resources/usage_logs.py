@@ -89,7 +89,8 @@ class UsageLogs(SyncNamespace):
     ) -> GetUsageLogsResponse:
         """One page of records ending in ``[start_time, end_time)``."""
         return self._run(
-            list_usage_logs_flow(self._client, start_time, end_time, limit, sort, cursor)
+            list_usage_logs_flow(self._client, start_time, end_time, limit, sort, cursor),
+            "usage_logs.list",
         )
 
     def list_all(
@@ -120,7 +121,8 @@ class AsyncUsageLogs(AsyncNamespace):
     ) -> GetUsageLogsResponse:
         """One page of records ending in ``[start_time, end_time)``."""
         return await self._arun(
-            list_usage_logs_flow(self._client, start_time, end_time, limit, sort, cursor)
+            list_usage_logs_flow(self._client, start_time, end_time, limit, sort, cursor),
+            "usage_logs.list",
         )
 
     def list_all(

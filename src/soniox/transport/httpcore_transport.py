@@ -49,9 +49,13 @@ classified as possibly processed.
 
 from __future__ import annotations
 
+import asyncio
 import os
+import select
 import ssl
 import threading
+import time
+import weakref
 import zlib
 from collections.abc import (
     AsyncIterable,
@@ -62,8 +66,11 @@ from collections.abc import (
     Iterator,
     Mapping,
 )
+from concurrent.futures import ThreadPoolExecutor
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, TypeAlias, TypeVar, cast
 
+import attrs
 import h2.errors
 import h2.events
 import h2.exceptions
@@ -84,7 +91,16 @@ from .response import RawHeaders, Response
 if TYPE_CHECKING:
     from soniox.config import SonioxConfig
 
-__all__ = ["HttpcoreTransport", "Lane", "classify_error", "never_processed"]
+__all__ = [
+    "HttpcoreTransport",
+    "Lane",
+    "LaneStats",
+    "PoolStats",
+    "classify_error",
+    "last_connection",
+    "forget_last_connection",
+    "never_processed",
+]
 
 Lane: TypeAlias = Literal["h1", "h2", "h2c"]
 Verify: TypeAlias = "bool | str | ssl.SSLContext"
@@ -140,6 +156,13 @@ class HttpcoreTransport:
         self._origins: dict[tuple[str, str, int | None], tuple[bytes, bytes, bytes]] = {}
         self._ext_cache: dict[Timeout, dict[str, Any]] = {}
         self._closed = False
+        # Connection bookkeeping (pool_stats): the network streams that have carried a request
+        # or were pre-warmed, and counters, all under self._lock.
+        self._seen: weakref.WeakSet[object] = weakref.WeakSet()
+        self._opened = 0
+        self._prewarmed = 0
+        self._requests_new = 0
+        self._requests_reused = 0
 
     @classmethod
     def from_config(cls, config: SonioxConfig, *, clock: Clock | None = None) -> HttpcoreTransport:
@@ -313,6 +336,7 @@ class HttpcoreTransport:
             hresp = self._sync_pool(exchange.lane).handle_request(exchange.hreq)
         except Exception as exc:
             raise exchange.unanswered(exc) from exc
+        self._note_connection(hresp)
         if exchange.streams(hresp):
             return exchange.streaming(hresp, _SyncStream(hresp, exchange), on_close=hresp.close)
         try:
@@ -329,6 +353,7 @@ class HttpcoreTransport:
             hresp = await self._async_pool(exchange.lane).handle_async_request(exchange.hreq)
         except Exception as exc:
             raise exchange.unanswered(exc) from exc
+        self._note_connection(hresp)
         if exchange.streams(hresp):
             return exchange.streaming(hresp, _AsyncStream(hresp, exchange), on_aclose=hresp.aclose)
         try:
@@ -338,6 +363,171 @@ class HttpcoreTransport:
         finally:
             await hresp.aclose()
         return exchange.read(hresp, data)
+
+    # --- connections: reuse, statistics, pre-warming ------------------------------------------
+    def _note_connection(self, hresp: httpcore.Response) -> None:
+        """Count the request as the first on its connection or a reuse, and say which to
+        :func:`last_connection` (the connection is told by its network stream)."""
+        stream = cast("Mapping[str, object]", hresp.extensions).get("network_stream")
+        state: str | None = None
+        if stream is not None:
+            with self._lock:
+                try:
+                    if stream in self._seen:
+                        self._requests_reused += 1
+                        state = "reused"
+                    else:
+                        self._seen.add(stream)
+                        self._opened += 1
+                        self._requests_new += 1
+                        state = "new"
+                except TypeError:  # a stream that cannot be weakly referenced: not counted
+                    pass
+        _LAST_CONNECTION.set(state)
+
+    def pool_stats(self) -> PoolStats:
+        """Connections now (open and idle, per lane, sync and async pools together) and since
+        the start (opened, pre-warmed; requests that opened their connection vs reused one)."""
+        with self._lock:
+            pools: list[tuple[Lane, Any]] = [*self._sync_pools.items(), *self._async_pools.items()]
+            counters = (self._opened, self._prewarmed, self._requests_new, self._requests_reused)
+        lanes: dict[str, LaneStats] = {}
+        for lane, pool in pools:
+            connections = pool.connections
+            open_ = sum(1 for c in connections if not c.is_closed())
+            idle = sum(1 for c in connections if c.is_idle())
+            seen = lanes.get(lane)
+            if seen is not None:
+                open_, idle = open_ + seen.open, idle + seen.idle
+            lanes[lane] = LaneStats(open=open_, idle=idle)
+        return PoolStats(lanes, *counters)
+
+    def prewarm_lane(self, url: URL) -> Lane:
+        """The lane small requests to ``url`` ride, which :meth:`prewarm` fills."""
+        if not self.http2:
+            return "h1"
+        return "h2" if url.scheme == "https" else "h2c"
+
+    def _prewarm_plan(self, url: URL | str, connections: int, pools: Any) -> _Prewarm | None:
+        """What :meth:`prewarm` opens: in which pool, with which request, how many — or None
+        when it cannot (a proxy; an httpcore other than the 1.0 series, whose internals the
+        hand-over of a ready connection relies on)."""
+        if connections < 0:
+            raise ValueError(f"connections must be >= 0, got {connections!r}")
+        target = URL.parse(url) if isinstance(url, str) else url
+        if self._proxy is not None or not _http2_pools.SUPPORTED or connections == 0:
+            return None
+        lane = self.prewarm_lane(target)
+        pool = pools(lane)
+        root = URL(target.scheme, target.host, target.port)
+        hreq = httpcore.Request(
+            "GET", self._url(root), extensions={"timeout": self._timeout.as_dict()}
+        )
+        origin = hreq.url.origin
+        limits = [
+            v
+            for v in (
+                self._pool_kwargs["max_connections"],
+                self._pool_kwargs["max_keepalive_connections"],
+            )
+            if v is not None
+        ]
+        wanted = min([connections if lane == "h1" else 1, *limits])
+        ready = [c for c in pool.connections if c.can_handle_request(origin) and not c.is_closed()]
+        count = wanted - len(ready)
+        if count <= 0:
+            return None
+        return _Prewarm(pool, hreq, Request("GET", root), count)
+
+    def prewarm(self, url: URL | str, connections: int = 1) -> int:
+        """Open connections to ``url``'s origin now — TCP, the TLS handshake and ALPN included
+        — so that the first requests find them ready in the pool, idle (they then count as
+        reused); opened in parallel threads. Returns how many were opened.
+
+        ``connections`` counts what the pool should hold for that origin (those already open
+        count), capped at ``max_keepalive_connections``; on an HTTP/2 lane one connection
+        carries every request, so one is opened. Like any idle connection, one left unused
+        past ``keepalive_expiry`` is closed. A failure to connect raises as a request would
+        (``RequestNotSentError``, ``ConnectTimeoutError``) once the others are done."""
+        plan = self._prewarm_plan(url, connections, self._sync_pool)
+        if plan is None:
+            return 0
+        if plan.count == 1:
+            outcomes = [self._open_catching(plan)]
+        else:
+            with ThreadPoolExecutor(plan.count, thread_name_prefix="soniox-prewarm") as workers:
+                pending = [workers.submit(self._open_catching, plan) for _ in range(plan.count)]
+                outcomes = [future.result() for future in pending]
+        return self._prewarmed_count(plan, outcomes)
+
+    async def aprewarm(self, url: URL | str, connections: int = 1) -> int:
+        """:meth:`prewarm` for the async pools (the connections are opened concurrently)."""
+        plan = self._prewarm_plan(url, connections, self._async_pool)
+        if plan is None:
+            return 0
+        outcomes = await asyncio.gather(*(self._aopen_catching(plan) for _ in range(plan.count)))
+        return self._prewarmed_count(plan, outcomes)
+
+    def _open_catching(self, plan: _Prewarm) -> bool | BaseException:
+        connection: Any = plan.pool.create_connection(plan.hreq.url.origin)
+        started = time.monotonic()
+        try:
+            stream: Any = connection._connect(plan.hreq)
+        except Exception as exc:
+            return exc
+        ready: Any = _ready_connection(connection, stream, sync=True)
+        settle = _settle_time(ready, stream, time.monotonic() - started)
+        if settle and not _settle(stream, settle):
+            stream.close()
+            return False
+        connection._connection = ready
+        if self._adopt(plan, connection, stream):
+            return True
+        stream.close()
+        return False
+
+    async def _aopen_catching(self, plan: _Prewarm) -> bool | BaseException:
+        connection: Any = plan.pool.create_connection(plan.hreq.url.origin)
+        started = time.monotonic()
+        try:
+            stream: Any = await connection._connect(plan.hreq)
+        except Exception as exc:
+            return exc
+        ready: Any = _ready_connection(connection, stream, sync=False)
+        settle = _settle_time(ready, stream, time.monotonic() - started)
+        if settle and not await _asettle(stream, settle):
+            await stream.aclose()
+            return False
+        connection._connection = ready
+        if self._adopt(plan, connection, stream):
+            return True
+        await stream.aclose()
+        return False
+
+    def _adopt(self, plan: _Prewarm, connection: Any, stream: object) -> bool:
+        """Hand a ready connection to its pool, as the pool does with one it made itself
+        (under its lock, within ``max_connections``), unless the transport was closed
+        meanwhile (a pre-warm running beside the first call); count it."""
+        pool: Any = plan.pool
+        with self._lock:
+            current = (*self._sync_pools.values(), *self._async_pools.values())
+            if self._closed or not any(p is pool for p in current):
+                return False
+            with pool._optional_thread_lock:
+                if len(pool._connections) >= pool._max_connections:
+                    return False
+                pool._connections.append(connection)
+            self._seen.add(stream)
+            self._opened += 1
+            self._prewarmed += 1
+        return True
+
+    def _prewarmed_count(self, plan: _Prewarm, outcomes: list[bool | BaseException]) -> int:
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                limits = (self._timeout, self._timeout)
+                raise classify_error(outcome, plan.request, limits) from outcome
+        return sum(1 for outcome in outcomes if outcome is True)
 
     # --- lifecycle --------------------------------------------------------------------------
     def _take(self, pools: dict[Lane, _Pool]) -> list[_Pool]:
@@ -364,6 +554,161 @@ class HttpcoreTransport:
             f"HttpcoreTransport(http2={self.http2}, lanes={lanes}, "
             f"max_connections={self._pool_kwargs['max_connections']}, timeout={self._timeout})"
         )
+
+
+# --- connection statistics and pre-warming ----------------------------------------------------
+
+_LAST_CONNECTION: ContextVar[str | None] = ContextVar("soniox_last_connection", default=None)
+
+
+def last_connection() -> str | None:
+    """Whether the last attempt this thread or task sent through an :class:`HttpcoreTransport`
+    rode a ``"new"`` connection or a ``"reused"`` one (a pre-warmed connection counts as
+    reused); None when not known (another transport, or no connection answered). Context-local,
+    so concurrent requests never see each other's: the metrics middleware reads it right after
+    each attempt, having called :func:`forget_last_connection` before it."""
+    return _LAST_CONNECTION.get()
+
+
+def forget_last_connection() -> None:
+    """Clear :func:`last_connection` (before an attempt, so a stale answer is never read)."""
+    _LAST_CONNECTION.set(None)
+
+
+@attrs.frozen
+class LaneStats:
+    """One lane's connections now: ``open`` (in its pools) and, of those, ``idle``."""
+
+    open: int
+    idle: int
+
+
+@attrs.frozen
+class PoolStats:
+    """What :meth:`HttpcoreTransport.pool_stats` reports: connections per lane now, and since
+    the transport was made how many connections were ``opened`` (``prewarmed`` among them) and
+    how many requests were the first on their connection (``requests_new``: they paid the
+    connection set-up) or rode one already open (``requests_reused``)."""
+
+    lanes: dict[str, LaneStats] = attrs.field(hash=False)
+    opened: int = 0
+    prewarmed: int = 0
+    requests_new: int = 0
+    requests_reused: int = 0
+
+    @property
+    def open(self) -> int:
+        """Open connections, every lane."""
+        return sum(lane.open for lane in self.lanes.values())
+
+    @property
+    def idle(self) -> int:
+        """Idle connections, every lane."""
+        return sum(lane.idle for lane in self.lanes.values())
+
+
+@attrs.frozen
+class _Prewarm:
+    """One :meth:`HttpcoreTransport.prewarm`: the pool, a request naming the origin (and the
+    connect timeout), the SDK request its failures are reported against, how many to open."""
+
+    pool: Any
+    hreq: httpcore.Request
+    request: Request
+    count: int
+
+
+def _ready_connection(connection: Any, stream: Any, *, sync: bool) -> Any:
+    """The protocol connection httpcore would build on ``stream`` (HTTP/2 by ALPN or prior
+    knowledge, else HTTP/1.1), ready for a first request; an HTTP/1.1 one starts idle, as a
+    kept-alive connection does, so the pool hands it out."""
+    ssl_object = stream.get_extra_info("ssl_object")
+    negotiated = ssl_object is not None and ssl_object.selected_alpn_protocol() == "h2"
+    origin, expiry = connection._origin, connection._keepalive_expiry
+    if negotiated or (connection._http2 and not connection._http1):
+        h2_class: Any = (
+            _http2_pools._HTTP2Connection  # pyright: ignore[reportPrivateUsage]
+            if sync
+            else _http2_pools._AsyncHTTP2Connection  # pyright: ignore[reportPrivateUsage]
+        )
+        return h2_class(origin=origin, stream=stream, keepalive_expiry=expiry)
+    h11_class: Any = httpcore.HTTP11Connection if sync else httpcore.AsyncHTTP11Connection
+    h11 = h11_class(origin=origin, stream=stream, keepalive_expiry=expiry)
+    h11._state = type(h11._state).IDLE
+    h11._expire_at = None if expiry is None else time.monotonic() + expiry
+    return h11
+
+
+def _settle_time(ready: Any, stream: Any, handshake: float) -> float:
+    """How long a pre-warmed connection may listen for the server's TLS session tickets after
+    its handshake (0: it need not).
+
+    A TLS 1.3 server sends its session tickets just after the handshake. On a connection that
+    then sits idle they stay unread, and httpcore takes an idle HTTP/1.1 connection whose socket
+    is readable for one the server closed: it would drop every pre-warmed connection unused.
+    So such a connection listens for about one more handshake's time (at least 10 ms, at most
+    250 ms) and reads what arrives before joining the pool; a ticket later still makes httpcore
+    drop it at first use, and the request opens a connection as it would have. HTTP/2
+    connections read tickets with their first frames; TLS 1.2 sends none after the handshake,
+    and plain text has none."""
+    ssl_object = stream.get_extra_info("ssl_object")
+    if ssl_object is None or ssl_object.version() != "TLSv1.3":
+        return 0.0
+    if not isinstance(ready, httpcore.HTTP11Connection | httpcore.AsyncHTTP11Connection):
+        return 0.0
+    return min(0.25, max(0.01, 1.5 * handshake))
+
+
+_TICKET_READ: Final = 0.001
+"""The read timeout that takes in what has arrived (tickets) and gives up on more."""
+
+
+def _settle(stream: Any, wait: float) -> bool:
+    """Read the session tickets once they arrive (within ``wait`` seconds); False when the
+    connection is not worth keeping (application data, or the server hung up)."""
+    sock = stream.get_extra_info("socket")
+    deadline = time.monotonic() + wait
+    while (left := deadline - time.monotonic()) > 0:
+        readable, _, _ = select.select([sock], [], [], left)
+        if not readable:
+            return True
+        if not _quiet(lambda: stream.read(65536, timeout=_TICKET_READ)):
+            return False
+    return True
+
+
+async def _asettle(stream: Any, wait: float) -> bool:
+    """:func:`_settle` of an async connection (readability is polled every millisecond)."""
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        readable = stream.get_extra_info("is_readable")
+        if readable and not await _aquiet(stream.read(65536, timeout=_TICKET_READ)):
+            return False
+        await asyncio.sleep(0.001)
+    return True
+
+
+def _quiet(read: Callable[[], bytes]) -> bool:
+    """Whether ``read()`` (of a pre-warmed connection) only timed out: no application data, no
+    end of stream — the connection is good to keep."""
+    try:
+        read()
+    except httpcore.ReadTimeout:
+        return True
+    except Exception:
+        return False
+    return False
+
+
+async def _aquiet(read: Awaitable[bytes]) -> bool:
+    """:func:`_quiet` of an awaited read."""
+    try:
+        await read
+    except httpcore.ReadTimeout:
+        return True
+    except Exception:
+        return False
+    return False
 
 
 def _sync_content(request: Request) -> bytes | Iterable[bytes] | None:

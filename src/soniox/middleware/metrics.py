@@ -1,0 +1,693 @@
+"""Metrics: what every attempt, call and operation did, fed to small sinks.
+
+The ``metrics`` middleware relays the flow of the rest of the stack (see
+:mod:`~soniox.middleware.observe`), so wherever it sits it sees each attempt (a ``Send``: its
+status or failure, duration, retry number, whether its connection was new or reused), each wait
+(retry, rate limit, …), cache lookups and dedup joins, and the call as a whole; through
+``around_operation`` it also times whole SDK operations (``stt.transcribe``: upload, create,
+wait, fetch). It turns them into three records — :class:`AttemptRecord`, :class:`CallRecord`,
+:class:`OperationRecord` — and hands each to every sink (:class:`MetricsSink`):
+
+- :class:`MemoryMetrics` (always, unless ``metrics_sink="none"``): counts, waits and p50 / p95 /
+  p99 latency per route and per operation — ``client.metrics.snapshot()``;
+- :class:`~soniox.middleware.metrics_export.PrometheusMetrics` (extra ``prometheus``) and
+  :class:`~soniox.middleware.metrics_export.OpenTelemetryMetrics` (opentelemetry-api), in
+  :mod:`~soniox.middleware.metrics_export`;
+- any object with the three ``record_*`` methods.
+
+Labels stay bounded: a route is a template (``/v1/transcriptions/{id}``, or ``other``), a status
+is a number, an outcome one of ``ok`` / ``http_error`` / ``error`` / ``cancelled``. A sink that
+raises never breaks a call: the failure is counted (``sink_errors`` in the snapshot) and the
+first one logged. Nothing here configures Prometheus, OpenTelemetry or logging: sinks write into
+the registry / meter provider the application set up (or the global one).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Mapping
+from contextlib import AbstractContextManager, nullcontext
+from types import TracebackType
+from typing import Any, Final, Protocol, runtime_checkable
+
+import attrs
+
+from soniox.errors import ClientValidationError
+from soniox.middleware.driver import relay
+from soniox.middleware.engine import CallNext, Effect, Flow, Send, Sleep
+from soniox.middleware.observe import (
+    Guard,
+    Note,
+    error_type,
+    outcome_of,
+    route_template,
+)
+from soniox.transport.httpcore_transport import PoolStats, forget_last_connection, last_connection
+from soniox.transport.request import Request
+from soniox.transport.response import Response
+
+__all__ = [
+    "AttemptRecord",
+    "CallRecord",
+    "OperationRecord",
+    "MetricsSink",
+    "Metrics",
+    "MemoryMetrics",
+    "MetricsSnapshot",
+    "RouteMetrics",
+    "OperationMetrics",
+    "Latency",
+    "PoolSource",
+    "find_metrics",
+]
+
+PoolSource = Callable[[], PoolStats]
+"""Where connection statistics come from: a transport's ``pool_stats``."""
+
+
+# --- records -------------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class AttemptRecord:
+    """One attempt: one request on the wire (or one that failed before an answer)."""
+
+    method: str
+    route: str
+    """The route template (``/v1/files/{id}``), or ``other``."""
+    status: int | None
+    """None when no answer arrived."""
+    outcome: str
+    error_type: str | None
+    duration_s: float
+    attempt: int
+    """1 for the first attempt, 2 for the first retry …"""
+    connection: str | None
+    """``"new"`` or ``"reused"`` (a pre-warmed connection is reused); None: not known."""
+    http_version: str | None
+    server_address: str
+    server_port: int
+    operation: str | None
+    """The request's operation name (``stt.create``), when it has one."""
+
+
+@attrs.frozen
+class CallRecord:
+    """One call through the stack: every attempt and wait of one request, as the caller saw it."""
+
+    method: str
+    route: str
+    status: int | None
+    outcome: str
+    error_type: str | None
+    duration_s: float
+    attempts: int
+    """Requests sent (0 when a cache or a shared request answered)."""
+    retries: int
+    waits: Mapping[str, float] = attrs.field(hash=False)
+    """Seconds waited, by reason: ``retry``, ``rate_limit`` …"""
+    cache: str | None
+    """``"hit"``, ``"miss"``, or None (no cache looked)."""
+    dedup_joined: bool
+    server_address: str
+    server_port: int
+    operation: str | None
+
+    @property
+    def rate_limit_wait_s(self) -> float:
+        """Seconds this call waited for the client-side rate limit."""
+        return self.waits.get("rate_limit", 0.0)
+
+
+@attrs.frozen
+class OperationRecord:
+    """One SDK operation (``stt.transcribe_and_wait_with_tokens``): all its calls and waits."""
+
+    name: str
+    outcome: str
+    error_type: str | None
+    duration_s: float
+
+
+@runtime_checkable
+class MetricsSink(Protocol):
+    """Where records go. Called on the calling thread or task, possibly from many at once, so
+    an implementation is thread-safe and quick; what it raises is counted, never propagated."""
+
+    def record_attempt(self, record: AttemptRecord) -> None: ...
+
+    def record_call(self, record: CallRecord) -> None: ...
+
+    def record_operation(self, record: OperationRecord) -> None: ...
+
+
+# --- the middleware ------------------------------------------------------------------------------
+
+
+class Metrics:
+    """Feeds :class:`MetricsSink` s with every attempt, call and operation it sees.
+
+    Place it outermost (just inside ``headers`` and ``tracing``): outside ``retry`` it still
+    sees every attempt, and only outside ``cache`` / ``dedup`` / ``rate_limit`` does it hear
+    their reports (hits, joins, waits). ``memory=False`` drops the in-memory sink.
+    """
+
+    name = "metrics"
+
+    def __init__(
+        self,
+        *sinks: MetricsSink,
+        memory: bool = True,
+        window: int = 4096,
+        timer: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        self.memory: MemoryMetrics | None = MemoryMetrics(window) if memory else None
+        chosen: tuple[MetricsSink, ...] = (
+            (self.memory, *sinks) if self.memory is not None else sinks
+        )
+        self._targets = tuple(
+            (sink, Guard(f"metrics sink {type(sink).__name__}")) for sink in chosen
+        )
+        self._on_attempt = _handlers(self._targets, "record_attempt")
+        self._on_call = _handlers(self._targets, "record_call")
+        self._on_operation = _handlers(self._targets, "record_operation")
+        self._timer = timer
+        self._pool: PoolSource | None = None
+
+    @property
+    def enabled(self) -> bool:
+        """Whether anything is recorded (False with ``metrics_sink="none"``)."""
+        return bool(self._targets)
+
+    @property
+    def sinks(self) -> tuple[MetricsSink, ...]:
+        return tuple(sink for sink, _ in self._targets)
+
+    @property
+    def sink_errors(self) -> int:
+        """How many times a sink raised (each time the call went on)."""
+        return sum(guard.failures for _, guard in self._targets)
+
+    def bind_pool(self, source: PoolSource) -> None:
+        """Where connection statistics come from (``transport.pool_stats``): the client binds
+        its transport; the snapshot and the sinks that export gauges read it when asked."""
+        self._pool = source
+        for sink, guard in self._targets:
+            bind = getattr(sink, "bind_pool", None)
+            if callable(bind):
+                guard.call(bind, source)
+
+    def snapshot(self) -> MetricsSnapshot:
+        """Counts and latency percentiles so far (empty without the in-memory sink)."""
+        pool = None
+        if self._pool is not None:
+            try:
+                pool = self._pool()
+            except Exception:  # a closed transport, say: no pool figures
+                pool = None
+        memory = self.memory if self.memory is not None else MemoryMetrics(1)
+        return memory.snapshot(pool=pool, sink_errors=self.sink_errors)
+
+    def reset(self) -> None:
+        """Forget what the in-memory sink holds (the exporters' series stay)."""
+        if self.memory is not None:
+            self.memory.reset()
+
+    # --- recording ---------------------------------------------------------------------------
+    def send(self, request: Request, call_next: CallNext) -> Flow[Response]:
+        if not self._targets:
+            return call_next(request)
+        return self._observe(request, call_next)
+
+    def _observe(self, request: Request, call_next: CallNext) -> Flow[Response]:
+        timer = self._timer
+        call = _Call(request, timer, self._on_attempt)
+        started = timer()
+        try:
+            response = yield from relay(call_next(request), call.around)
+        except BaseException as error:
+            _emit(self._on_call, call.record(None, error, timer() - started))
+            raise
+        _emit(self._on_call, call.record(response.status, None, timer() - started))
+        return response
+
+    def around_operation(self, name: str) -> AbstractContextManager[object]:
+        """Times one SDK operation (entered by ``Stack.operation``)."""
+        if not self._targets:
+            return _NOTHING
+        return _OperationTimer(name, self._timer, self._on_operation)
+
+    def __repr__(self) -> str:
+        names = ", ".join(type(sink).__name__ for sink, _ in self._targets) or "none"
+        return f"Metrics(sinks=[{names}])"
+
+
+_NOTHING: Final = nullcontext()
+
+_Handlers = tuple[tuple[Callable[[Any], None], Guard], ...]
+
+
+def _handlers(targets: tuple[tuple[MetricsSink, Guard], ...], method: str) -> _Handlers:
+    """Each sink's ``method``, bound once, with the sink's guard."""
+    return tuple((getattr(sink, method), guard) for sink, guard in targets)
+
+
+def _emit(handlers: _Handlers, record: object) -> None:
+    """Give ``record`` to every sink; one that raises is counted, never propagated."""
+    for handle, guard in handlers:
+        try:
+            handle(record)
+        except Exception as error:
+            guard.failed(error)
+
+
+def find_metrics(stack: Iterable[object], pool: PoolSource | None = None) -> Metrics:
+    """The first :class:`Metrics` in ``stack`` (whatever its name), else a disabled stand-in
+    (``enabled`` False) whose snapshot still shows ``pool``; ``pool`` is bound to a found one
+    that has no pool source yet (a middleware added to the stack after the client was made)."""
+    for middleware in stack:
+        if isinstance(middleware, Metrics):
+            if pool is not None and middleware._pool is None:  # pyright: ignore[reportPrivateUsage]
+                middleware.bind_pool(pool)
+            return middleware
+    stand_in = Metrics(memory=False)
+    if pool is not None:
+        stand_in.bind_pool(pool)
+    return stand_in
+
+
+class _Call:
+    """One call's tally while it runs; :meth:`around` is its relay policy."""
+
+    __slots__ = (
+        "attempts",
+        "cache",
+        "dedup",
+        "host",
+        "last_attempt",
+        "on_attempt",
+        "port",
+        "request",
+        "route",
+        "timer",
+        "waits",
+    )
+
+    def __init__(self, request: Request, timer: Callable[[], float], on_attempt: _Handlers) -> None:
+        self.timer = timer
+        self.on_attempt = on_attempt
+        self.request = request
+        self.route = route_template(request.url.path)
+        self.host = request.url.host
+        self.port = request.url.effective_port
+        self.attempts = 0
+        self.last_attempt = 0
+        self.waits: dict[str, float] | None = None
+        self.cache: str | None = None
+        self.dedup = False
+
+    def wait(self, reason: str, seconds: float) -> None:
+        waits = self.waits
+        if waits is None:
+            waits = self.waits = {}
+        waits[reason] = waits.get(reason, 0.0) + seconds
+
+    def around(self, effect: Effect) -> Flow[Any]:
+        """The relay policy: an attempt for a ``Send``, else what the effect tells."""
+        if isinstance(effect, Send):
+            return self._attempt(effect)
+        return self._other(effect)
+
+    def _other(self, effect: Effect) -> Flow[Any]:
+        if isinstance(effect, Sleep):
+            self.wait(getattr(effect, "reason", "retry"), effect.seconds)
+        elif isinstance(effect, Note):
+            if effect.kind == "wait":
+                self.wait(effect.detail, effect.value)
+            elif effect.kind == "cache":
+                self.cache = effect.detail
+            elif effect.kind == "dedup":
+                self.dedup = True
+        else:
+            reason = getattr(effect, "wait_reason", None)
+            if isinstance(reason, str):
+                timer = self.timer
+                started = timer()
+                try:
+                    return (yield effect)
+                finally:
+                    self.wait(reason, timer() - started)
+        return (yield effect)
+
+    def _attempt(self, effect: Send) -> Flow[Response]:
+        timer = self.timer
+        request = effect.request
+        self.attempts += 1
+        self.last_attempt = max(self.last_attempt, request.attempt)
+        forget_last_connection()
+        started = timer()
+        try:
+            response: Response = yield effect
+        except BaseException as error:
+            self._attempted(request, None, error, timer() - started, None)
+            raise
+        self._attempted(request, response.status, None, timer() - started, response.http_version)
+        return response
+
+    def _attempted(
+        self,
+        request: Request,
+        status: int | None,
+        error: BaseException | None,
+        duration: float,
+        http_version: str | None,
+    ) -> None:
+        record = AttemptRecord(
+            method=request.method,
+            route=self.route,
+            status=status,
+            outcome=outcome_of(status, error),
+            error_type=error_type(status, error),
+            duration_s=duration,
+            attempt=request.attempt,
+            connection=last_connection(),
+            http_version=http_version,
+            server_address=self.host,
+            server_port=self.port,
+            operation=request.options.operation,
+        )
+        _emit(self.on_attempt, record)
+
+    def record(
+        self, status: int | None, error: BaseException | None, duration: float
+    ) -> CallRecord:
+        request = self.request
+        return CallRecord(
+            method=request.method,
+            route=self.route,
+            status=status,
+            outcome=outcome_of(status, error),
+            error_type=error_type(status, error),
+            duration_s=duration,
+            attempts=self.attempts,
+            retries=max(0, self.last_attempt - 1),
+            waits=self.waits or {},
+            cache=self.cache,
+            dedup_joined=self.dedup,
+            server_address=self.host,
+            server_port=self.port,
+            operation=request.options.operation,
+        )
+
+
+class _OperationTimer:
+    """The context of one operation: its duration and outcome, recorded on exit."""
+
+    __slots__ = ("_handlers", "_name", "_started", "_timer")
+
+    def __init__(self, name: str, timer: Callable[[], float], handlers: _Handlers) -> None:
+        self._name = name
+        self._timer = timer
+        self._handlers = handlers
+        self._started = 0.0
+
+    def __enter__(self) -> None:
+        self._started = self._timer()
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        duration = self._timer() - self._started
+        record = OperationRecord(
+            self._name, outcome_of(None, error), error_type(None, error), duration
+        )
+        _emit(self._handlers, record)
+
+
+# --- the in-memory sink and its snapshot -----------------------------------------------------------
+
+
+@attrs.frozen
+class Latency:
+    """Durations in seconds over the recent window: nearest-rank percentiles."""
+
+    count: int = 0
+    p50: float = 0.0
+    p95: float = 0.0
+    p99: float = 0.0
+    max: float = 0.0
+    mean: float = 0.0
+
+    @classmethod
+    def of(cls, samples: Iterable[float]) -> Latency:
+        ordered = sorted(samples)
+        n = len(ordered)
+        if not n:
+            return cls()
+
+        def rank(q: float) -> float:
+            return ordered[max(0, math.ceil(q * n) - 1)]
+
+        return cls(n, rank(0.50), rank(0.95), rank(0.99), ordered[-1], sum(ordered) / n)
+
+
+@attrs.frozen
+class RouteMetrics:
+    """Calls of one ``method route`` (``GET /v1/transcriptions/{id}``)."""
+
+    method: str
+    route: str
+    calls: int
+    attempts: int
+    retries: int
+    errors: int
+    """Calls whose outcome was not ``ok``."""
+    statuses: Mapping[str, int] = attrs.field(hash=False)
+    """Calls by final status (``"200"``; ``"none"`` when no answer arrived)."""
+    outcomes: Mapping[str, int] = attrs.field(hash=False)
+    latency: Latency
+    waits: Mapping[str, float] = attrs.field(hash=False)
+    cache_hits: int
+    cache_misses: int
+    dedup_joins: int
+
+
+@attrs.frozen
+class OperationMetrics:
+    """Runs of one SDK operation (``stt.transcribe``)."""
+
+    name: str
+    calls: int
+    errors: int
+    latency: Latency
+
+
+@attrs.frozen
+class MetricsSnapshot:
+    """What :meth:`Metrics.snapshot` returns: totals, per route, per operation, and the pool."""
+
+    calls: int = 0
+    attempts: int = 0
+    retries: int = 0
+    errors: int = 0
+    latency: Latency = Latency()
+    """Of every call (all routes)."""
+    waits: Mapping[str, float] = attrs.field(factory=dict[str, float], hash=False)
+    cache_hits: int = 0
+    cache_misses: int = 0
+    dedup_joins: int = 0
+    connections_new: int = 0
+    """Attempts that opened their connection."""
+    connections_reused: int = 0
+    """Attempts that rode a connection already open (pre-warmed ones included)."""
+    sink_errors: int = 0
+    routes: Mapping[str, RouteMetrics] = attrs.field(factory=dict[str, RouteMetrics], hash=False)
+    """By ``"METHOD route"`` (``"GET /v1/models"``)."""
+    operations: Mapping[str, OperationMetrics] = attrs.field(
+        factory=dict[str, OperationMetrics], hash=False
+    )
+    pool: PoolStats | None = None
+    """The transport's connections, when it reports them."""
+
+    @property
+    def rate_limit_wait_s(self) -> float:
+        return self.waits.get("rate_limit", 0.0)
+
+    def route(self, method: str, route: str) -> RouteMetrics | None:
+        """The figures of one ``method route``, or None if it was not called."""
+        return self.routes.get(f"{method} {route}")
+
+    def __str__(self) -> str:
+        ms = 1000.0
+        lines = [
+            f"calls {self.calls} (attempts {self.attempts}, retries {self.retries}, errors "
+            f"{self.errors}); p50 {self.latency.p50 * ms:.1f} ms, p95 {self.latency.p95 * ms:.1f}"
+            f" ms, p99 {self.latency.p99 * ms:.1f} ms",
+            f"connections: new {self.connections_new}, reused {self.connections_reused}"
+            + ("" if self.pool is None else f"; pool open {self.pool.open}, idle {self.pool.idle}"),
+        ]
+        for key, route in sorted(self.routes.items()):
+            statuses = " ".join(f"{s}x{n}" for s, n in sorted(route.statuses.items()))
+            lines.append(
+                f"  {key:<48} {route.calls:>5} calls  p50 {route.latency.p50 * ms:7.1f} ms  "
+                f"p99 {route.latency.p99 * ms:7.1f} ms  [{statuses}]"
+            )
+        for name, op in sorted(self.operations.items()):
+            lines.append(
+                f"  op {name:<45} {op.calls:>5} runs   p50 {op.latency.p50 * ms:7.1f} ms  "
+                f"p99 {op.latency.p99 * ms:7.1f} ms  errors {op.errors}"
+            )
+        return "\n".join(lines)
+
+
+class _RouteTally:
+    __slots__ = (
+        "attempts",
+        "cache_hits",
+        "cache_misses",
+        "calls",
+        "dedup_joins",
+        "durations",
+        "errors",
+        "outcomes",
+        "retries",
+        "statuses",
+        "waits",
+    )
+
+    def __init__(self, window: int) -> None:
+        self.calls = self.attempts = self.retries = self.errors = 0
+        self.cache_hits = self.cache_misses = self.dedup_joins = 0
+        self.statuses: Counter[str] = Counter()
+        self.outcomes: Counter[str] = Counter()
+        self.waits: dict[str, float] = {}
+        self.durations: deque[float] = deque(maxlen=window)
+
+
+class _OperationTally:
+    __slots__ = ("calls", "durations", "errors")
+
+    def __init__(self, window: int) -> None:
+        self.calls = self.errors = 0
+        self.durations: deque[float] = deque(maxlen=window)
+
+
+class MemoryMetrics:
+    """Counts, waits and recent latencies in this process — what ``client.metrics.snapshot()``
+    reads. Percentiles are over the last ``window`` calls of each route (and of all routes),
+    so memory stays bounded however long the client lives."""
+
+    def __init__(self, window: int = 4096) -> None:
+        if window < 1:
+            raise ClientValidationError(f"window must be >= 1, got {window!r}", field="window")
+        self.window = window
+        self._lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget everything recorded."""
+        with self._lock:
+            self._routes: dict[tuple[str, str], _RouteTally] = {}
+            self._operations: dict[str, _OperationTally] = {}
+            self._durations: deque[float] = deque(maxlen=self.window)
+            self._connections: Counter[str] = Counter()
+
+    def _tally(self, method: str, route: str) -> _RouteTally:
+        tally = self._routes.get((method, route))
+        if tally is None:
+            tally = self._routes[(method, route)] = _RouteTally(self.window)
+        return tally
+
+    def record_attempt(self, record: AttemptRecord) -> None:
+        with self._lock:
+            self._tally(record.method, record.route).attempts += 1
+            if record.connection is not None:
+                self._connections[record.connection] += 1
+
+    def record_call(self, record: CallRecord) -> None:
+        with self._lock:
+            tally = self._tally(record.method, record.route)
+            tally.calls += 1
+            tally.retries += record.retries
+            if record.outcome != "ok":
+                tally.errors += 1
+            tally.statuses["none" if record.status is None else str(record.status)] += 1
+            tally.outcomes[record.outcome] += 1
+            for reason, seconds in record.waits.items():
+                tally.waits[reason] = tally.waits.get(reason, 0.0) + seconds
+            if record.cache == "hit":
+                tally.cache_hits += 1
+            elif record.cache == "miss":
+                tally.cache_misses += 1
+            if record.dedup_joined:
+                tally.dedup_joins += 1
+            tally.durations.append(record.duration_s)
+            self._durations.append(record.duration_s)
+
+    def record_operation(self, record: OperationRecord) -> None:
+        with self._lock:
+            tally = self._operations.get(record.name)
+            if tally is None:
+                tally = self._operations[record.name] = _OperationTally(self.window)
+            tally.calls += 1
+            if record.outcome != "ok":
+                tally.errors += 1
+            tally.durations.append(record.duration_s)
+
+    def snapshot(self, *, pool: PoolStats | None = None, sink_errors: int = 0) -> MetricsSnapshot:
+        """Everything so far, with percentiles computed now."""
+        with self._lock:
+            routes = {
+                f"{method} {route}": RouteMetrics(
+                    method=method,
+                    route=route,
+                    calls=t.calls,
+                    attempts=t.attempts,
+                    retries=t.retries,
+                    errors=t.errors,
+                    statuses=dict(t.statuses),
+                    outcomes=dict(t.outcomes),
+                    latency=Latency.of(t.durations),
+                    waits=dict(t.waits),
+                    cache_hits=t.cache_hits,
+                    cache_misses=t.cache_misses,
+                    dedup_joins=t.dedup_joins,
+                )
+                for (method, route), t in self._routes.items()
+            }
+            operations = {
+                name: OperationMetrics(name, t.calls, t.errors, Latency.of(t.durations))
+                for name, t in self._operations.items()
+            }
+            everything = Latency.of(self._durations)
+            connections = dict(self._connections)
+        waits: dict[str, float] = {}
+        for route in routes.values():
+            for reason, seconds in route.waits.items():
+                waits[reason] = waits.get(reason, 0.0) + seconds
+        return MetricsSnapshot(
+            calls=sum(r.calls for r in routes.values()),
+            attempts=sum(r.attempts for r in routes.values()),
+            retries=sum(r.retries for r in routes.values()),
+            errors=sum(r.errors for r in routes.values()),
+            latency=everything,
+            waits=dict(waits),
+            cache_hits=sum(r.cache_hits for r in routes.values()),
+            cache_misses=sum(r.cache_misses for r in routes.values()),
+            dedup_joins=sum(r.dedup_joins for r in routes.values()),
+            connections_new=connections.get("new", 0),
+            connections_reused=connections.get("reused", 0),
+            sink_errors=sink_errors,
+            routes=routes,
+            operations=operations,
+            pool=pool,
+        )
+
+    def __repr__(self) -> str:
+        return f"MemoryMetrics(window={self.window})"

@@ -1,0 +1,110 @@
+"""Where limiter state lives: one small interface, so the state can later be shared by processes.
+
+The rate limiter's buckets and adaptive rate (:mod:`.rate_limit`) and the retry budget
+(:mod:`.retry_budget`) are plain attrs objects changed by pure functions of the policy objects.
+They are kept in a :class:`StateStore` under a key and changed only through one operation::
+
+    result = store.update(key, initial, change)
+
+atomically: take the state stored under ``key`` (or make it with ``initial()``), let ``change``
+mutate it and return a result, keep the changed state. :class:`LocalStateStore` — a dict under a
+lock — is what every client uses today; it makes a client's state shared by all its threads, its
+tasks and its ``with_options`` views (they share its stack, hence its middleware and their
+store), and by nothing else.
+
+A networked store (Redis, a later issue) implements the same two methods, e.g. with
+``WATCH``/``MULTI`` around a read, ``change`` and a write. Two rules keep that possible:
+``change`` may run more than once (an optimistic store retries on a conflict), so it touches
+nothing but the state it is given; and states are attrs classes of plain fields, so they
+serialise. Middleware reach a store through :func:`update_state`: a plain call for the local
+store (no trip through the driver), an :class:`UpdateState` effect for any other, so the async
+client awaits :meth:`StateStore.aupdate` instead of blocking its loop.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any, Generic, Protocol, TypeVar, cast, runtime_checkable
+
+import attrs
+
+from soniox.middleware.engine import Effect, Flow
+from soniox.transport.base import Transport
+
+__all__ = ["StateStore", "LocalStateStore", "UpdateState", "update_state"]
+
+S = TypeVar("S")
+R = TypeVar("R")
+
+
+@runtime_checkable
+class StateStore(Protocol):
+    """Keyed limiter state, changed atomically (see the module docstring for the two rules)."""
+
+    def update(self, key: str, initial: Callable[[], S], change: Callable[[S], R]) -> R:
+        """Apply ``change`` to the state under ``key`` (made by ``initial()`` if absent)."""
+        ...
+
+    async def aupdate(self, key: str, initial: Callable[[], S], change: Callable[[S], R]) -> R:
+        """:meth:`update` for the async client (a networked store awaits its I/O here)."""
+        ...
+
+
+class LocalStateStore:
+    """This process's store: states in a dict, every change under one lock (threads and tasks
+    alike; a change never awaits, so it is atomic for asyncio too)."""
+
+    __slots__ = ("_lock", "_states")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._states: dict[str, Any] = {}
+
+    def update(self, key: str, initial: Callable[[], S], change: Callable[[S], R]) -> R:
+        with self._lock:
+            state = self._states.get(key)
+            if state is None:
+                state = self._states[key] = initial()
+            return change(cast(S, state))
+
+    async def aupdate(self, key: str, initial: Callable[[], S], change: Callable[[S], R]) -> R:
+        return self.update(key, initial, change)
+
+    def get(self, key: str) -> Any:
+        """The state under ``key`` (None if none was made yet): for inspection and tests. It is
+        the live object: read it, do not change it outside :meth:`update`."""
+        with self._lock:
+            return self._states.get(key)
+
+    def __repr__(self) -> str:
+        with self._lock:
+            keys = sorted(self._states)
+        return f"LocalStateStore({', '.join(keys)})"
+
+
+@attrs.frozen
+class UpdateState(Effect, Generic[S, R]):
+    """``store.update(key, initial, change)`` as an effect: awaited under the async driver."""
+
+    store: StateStore = attrs.field(eq=False)
+    key: str
+    initial: Callable[[], S] = attrs.field(eq=False)
+    change: Callable[[S], R] = attrs.field(eq=False)
+
+    def run(self, transport: Transport) -> R:
+        return self.store.update(self.key, self.initial, self.change)
+
+    async def arun(self, transport: Transport) -> R:
+        return await self.store.aupdate(self.key, self.initial, self.change)
+
+
+def update_state(
+    store: StateStore, key: str, initial: Callable[[], S], change: Callable[[S], R]
+) -> Flow[R]:
+    """``result = yield from update_state(store, key, initial, change)``: the local store is
+    called in place; any other store's update is an :class:`UpdateState` effect."""
+    if type(store) is LocalStateStore:
+        return store.update(key, initial, change)
+    result: R = yield UpdateState(store, key, initial, change)
+    return result
