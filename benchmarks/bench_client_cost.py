@@ -144,7 +144,8 @@ class Variant:
 
 
 def _models_typed(client: SonioxClient | AsyncSonioxClient, n: int) -> Flow[GetModelsResponse]:
-    """``models.list()``'s flow (resources/models.py) with a unique query."""
+    """``models.list()``'s flow (resources/models.py) with a unique query; run inside
+    ``stack.operation("models.list")``, as the namespace runs it."""
     response = yield from client.request_flow("GET", PATH, params={"n": n}, operation="models.list")
     return loads(response.content, GetModelsResponse)
 
@@ -236,7 +237,12 @@ class Clients:
             if row is PROD:
                 self.stack_repr = repr(ours.stack)
             if row is PROD_TYPED:
-                return lambda: ours.run(_models_typed(ours, _unique()))
+
+                def typed() -> object:
+                    with ours.stack.operation("models.list"):  # as Models.list() runs it
+                        return ours.run(_models_typed(ours, _unique()))
+
+                return typed
             return lambda: (
                 ours.request("GET", PATH, params={"n": _unique()}, headers=headers).content
             )
@@ -249,7 +255,8 @@ class Clients:
         if row is PROD_TYPED:
 
             async def atyped() -> object:
-                return await aours.arun(_models_typed(aours, _unique()))
+                with aours.stack.operation("models.list"):  # as AsyncModels.list() runs it
+                    return await aours.arun(_models_typed(aours, _unique()))
 
             return atyped
 
