@@ -108,7 +108,7 @@ class CredentialHasher:
     explicitly then.
     """
 
-    __slots__ = ("_secret",)
+    __slots__ = ("_last", "_secret")
 
     def __init__(self, secret: bytes | None = None) -> None:
         if secret is not None and not 16 <= len(secret) <= 64:
@@ -116,6 +116,9 @@ class CredentialHasher:
                 "CredentialHasher secret must be 16 to 64 bytes", field="secret"
             )
         self._secret = secret if secret is not None else secrets.token_bytes(32)
+        self._last: tuple[Request, CacheKey] | None = None
+        """The last request keyed, and its key: ``cache`` and ``dedup`` key the same request
+        object one after the other (one tuple, replaced whole: safe across threads)."""
 
     def digest(self, headers: Headers, extra: tuple[tuple[str, str], ...] = ()) -> str:
         """32 hex digits naming the credentials ``headers`` — and ``extra``, a call's
@@ -128,6 +131,20 @@ class CredentialHasher:
                     blake.update(f"{len(name)}:{name}{len(value)}:".encode())
                     blake.update(value.encode("utf-8", "surrogateescape"))
         return blake.hexdigest()
+
+    def key_of(self, request: Request) -> CacheKey:
+        """:func:`request_key` (remembered for the last request asked about)."""
+        last = self._last
+        if last is not None and last[0] is request:
+            return last[1]
+        url = request.url
+        key = CacheKey(
+            request.method,
+            f"{url.scheme}://{url.netloc}{url.target}",
+            self.digest(request.headers, request.options.extra_headers),
+        )
+        self._last = (request, key)
+        return key
 
     def __repr__(self) -> str:
         return "CredentialHasher(<secret>)"
@@ -154,12 +171,7 @@ class CacheKey:
 def request_key(request: Request, hasher: CredentialHasher = DEFAULT_HASHER) -> CacheKey:
     """The :class:`CacheKey` of ``request``: the credential headers it carries, and those of
     its ``extra_headers`` (so a per-call key is told apart even outside ``headers``)."""
-    url = request.url
-    return CacheKey(
-        request.method,
-        f"{url.scheme}://{url.netloc}{url.target}",
-        hasher.digest(request.headers, request.options.extra_headers),
-    )
+    return hasher.key_of(request)
 
 
 # --- routes -------------------------------------------------------------------------------------

@@ -67,10 +67,22 @@ class Flight:
     abandoned (:meth:`abandon`: the leader was cancelled; followers try again).
     """
 
-    __slots__ = ("_condition", "_done", "_error", "_loops", "_response", "abandoned", "owner")
+    __slots__ = (
+        "_condition",
+        "_done",
+        "_error",
+        "_lock",
+        "_loops",
+        "_response",
+        "abandoned",
+        "owner",
+    )
 
     def __init__(self) -> None:
-        self._condition = threading.Condition(threading.Lock())
+        # Most flights have no follower: the condition (a costly object) is made by the first
+        # thread that waits, over this lock.
+        self._lock = threading.Lock()
+        self._condition: threading.Condition | None = None
         self._done = False
         self._response: Response | None = None
         self._error: BaseException | None = None
@@ -101,12 +113,13 @@ class Flight:
     def _settle(
         self, response: Response | None, error: BaseException | None, *, abandoned: bool
     ) -> None:
-        with self._condition:
+        with self._lock:
             if self._done:
                 return
             self._response, self._error, self.abandoned = response, error, abandoned
             self._done = True
-            self._condition.notify_all()
+            if self._condition is not None:
+                self._condition.notify_all()
             loops, self._loops = self._loops, []
         try:
             running = asyncio.get_running_loop()
@@ -123,8 +136,11 @@ class Flight:
     def wait(self, timeout: float | None) -> bool:
         """Block until settled (True) or ``timeout`` passed (False); a cancelled
         :class:`~soniox.middleware.cancel.CancelScope` raises ``FlowCancelled``."""
-        with self._condition:
-            return interruptible_wait(self._condition, lambda: self._done, timeout)
+        with self._lock:
+            condition = self._condition
+            if condition is None:
+                condition = self._condition = threading.Condition(self._lock)
+            return interruptible_wait(condition, lambda: self._done, timeout)
 
     async def await_settled(self, limit: float | None) -> bool:
         """:meth:`wait` for asyncio (``limit``: seconds, None: none): a future of this
@@ -132,7 +148,7 @@ class Flight:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
         entry = (loop, future)
-        with self._condition:
+        with self._lock:
             if self._done:
                 return True
             self._loops.append(entry)
@@ -142,7 +158,7 @@ class Flight:
         except TimeoutError:
             return self._done
         finally:
-            with self._condition:
+            with self._lock:
                 if entry in self._loops:
                     self._loops.remove(entry)
         return True

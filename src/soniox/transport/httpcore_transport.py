@@ -63,12 +63,11 @@ from collections.abc import (
     Awaitable,
     Callable,
     Iterable,
-    Iterator,
     Mapping,
 )
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, TypeAlias, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypeVar, cast
 
 import attrs
 import h2.errors
@@ -77,16 +76,14 @@ import h2.exceptions
 import httpcore
 
 from soniox.errors import (
-    RequestNotSentError,
-    ResponseLostError,
     SonioxError,
-    TransportError,
 )
 
-from . import _http2_pools
+from . import _http2_pools, h1
+from ._exchange import BodyDecoding, Exchange, Lane, lost, not_sent
 from .base import SYSTEM_CLOCK, Clock, attempt_timeout, timeout_error
 from .request import URL, Request, StreamBody, Timeout
-from .response import RawHeaders, Response
+from .response import Response
 
 if TYPE_CHECKING:
     from soniox.config import SonioxConfig
@@ -102,7 +99,6 @@ __all__ = [
     "never_processed",
 ]
 
-Lane: TypeAlias = Literal["h1", "h2", "h2c"]
 Verify: TypeAlias = "bool | str | ssl.SSLContext"
 
 _ACCEPT_ENCODING: Final = (b"accept-encoding", b"gzip, deflate")
@@ -132,6 +128,7 @@ class HttpcoreTransport:
         proxy: str | None = None,
         trust_env: bool = True,
         accept_encoding: bool = True,
+        native_http1: bool = True,
         clock: Clock | None = None,
     ) -> None:
         self._timeout = timeout or Timeout()
@@ -163,6 +160,15 @@ class HttpcoreTransport:
         self._prewarmed = 0
         self._requests_new = 0
         self._requests_reused = 0
+        # The native HTTP/1.1 lane (h1.py): used unless a proxy is set (or it is turned off).
+        # A user's SSLContext is shared with the HTTP/2 pools, which make it offer h2: then
+        # httpcore carries HTTP/1.1 too.
+        self._native_h1 = (
+            native_http1 and proxy is None and not (http2 and isinstance(verify, ssl.SSLContext))
+        )
+        self._native_sync: h1.H1Pool | None = None
+        self._native_async: h1.AsyncH1Pool | None = None
+        self._native_context: ssl.SSLContext | None = None
 
     @classmethod
     def from_config(cls, config: SonioxConfig, *, clock: Clock | None = None) -> HttpcoreTransport:
@@ -179,6 +185,7 @@ class HttpcoreTransport:
             keepalive_expiry=config.keepalive_expiry,
             http2=config.http2,
             http2_max_body=config.http2_max_body,
+            native_http1=config.native_http1,
             verify=config.verify,
             proxy=config.proxy,
             trust_env=config.trust_env,
@@ -269,7 +276,8 @@ class HttpcoreTransport:
         if self._closed:
             raise RuntimeError("this transport is closed")
 
-    def _url(self, url: URL) -> httpcore.URL:
+    def _origin(self, url: URL) -> tuple[bytes, bytes, bytes]:
+        """``url``'s scheme, host and netloc, encoded once per origin."""
         key = (url.scheme, url.host, url.port)
         origin = self._origins.get(key)
         if origin is None:
@@ -278,6 +286,10 @@ class HttpcoreTransport:
                 url.host.encode("idna"),
                 url.netloc.encode("idna"),
             )
+        return origin
+
+    def _url(self, url: URL) -> httpcore.URL:
+        origin = self._origin(url)
         return httpcore.URL(
             scheme=origin[0], host=origin[1], port=url.port, target=url.target.encode("ascii")
         )
@@ -295,8 +307,7 @@ class HttpcoreTransport:
         return ext
 
     def _headers(self, request: Request, url: URL) -> list[tuple[bytes, bytes]]:
-        origin = self._origins[(url.scheme, url.host, url.port)]
-        raw = [(b"host", origin[2])]
+        raw = [(b"host", self._origin(url)[2])]
         raw += [(k.encode("ascii"), v.encode("latin-1")) for k, v in request.headers.items]
         if self._accept_encoding and "accept-encoding" not in request.headers:
             raw.append(_ACCEPT_ENCODING)
@@ -309,13 +320,13 @@ class HttpcoreTransport:
                 raw.append(_CHUNKED)
         return raw
 
-    def _exchange(
+    def _attempt(
         self,
         request: Request,
         content: bytes | Iterable[bytes] | AsyncIterable[bytes] | None,
         progress_type: type[_Progress],
-    ) -> _Exchange:
-        """Start one attempt: its lane, limits, send progress and httpcore request."""
+    ) -> _Attempt:
+        """Start one attempt through httpcore: its lane, limits, send progress and request."""
         lane = self.lane(request)
         progress = None if lane == "h1" else progress_type()
         limits = attempt_timeout(request, self._timeout, self._clock)
@@ -327,42 +338,139 @@ class HttpcoreTransport:
             content=content,
             extensions=self._extensions(limits, progress),
         )
-        return _Exchange(request, lane, hreq, limits, progress, self._clock, self._accept_encoding)
+        exchange = Exchange(request, lane, limits, self._clock, self._accept_encoding)
+        return _Attempt(exchange, hreq, progress)
 
-    # --- the two shells: only the I/O calls (the logic is _Exchange's) -----------------------
+    def _native(self, request: Request) -> tuple[Exchange, bytes, bool] | None:
+        """The attempt, request head and chunked flag when the native HTTP/1.1 lane carries
+        ``request``; None when httpcore does (HTTP/2 lanes, a proxy, HEAD, no httptools)."""
+        if not self._native_h1 or request.method == "HEAD" or self.lane(request) != "h1":
+            return None
+        limits = attempt_timeout(request, self._timeout, self._clock)
+        url = request.url
+        raw = self._headers(request, url)
+        chunked = (
+            request.body_length is None
+            and request.body is not None
+            and any(k == b"transfer-encoding" and b"chunked" in v.lower() for k, v in raw)
+        )
+        exchange = Exchange(request, "h1", limits, self._clock, self._accept_encoding)
+        return exchange, h1.request_head(request.method, url.target, raw), chunked
+
+    # --- the two shells: only the I/O calls (the logic is Exchange's and _Attempt's) ----------
     def send(self, request: Request) -> Response:
-        exchange = self._exchange(request, _sync_content(request), _Progress)
+        native = self._native(request)
+        if native is not None:
+            exchange, head, chunked = native
+            return self._h1_sync().send(exchange, head, _sync_content(request), chunked)
+        attempt = self._attempt(request, _sync_content(request), _Progress)
         try:
-            hresp = self._sync_pool(exchange.lane).handle_request(exchange.hreq)
+            hresp = self._sync_pool(attempt.lane).handle_request(attempt.hreq)
         except Exception as exc:
-            raise exchange.unanswered(exc) from exc
+            raise attempt.unanswered(exc) from exc
         self._note_connection(hresp)
-        if exchange.streams(hresp):
-            return exchange.streaming(hresp, _SyncStream(hresp, exchange), on_close=hresp.close)
+        if attempt.streams(hresp):
+            body = attempt.body(hresp).sync(hresp.iter_stream())
+            return attempt.streaming(hresp, body, on_close=hresp.close)
         try:
             data = hresp.read()
         except Exception as exc:
-            raise exchange.cut(exc) from exc
+            raise attempt.cut(exc) from exc
         finally:
             hresp.close()
-        return exchange.read(hresp, data)
+        return attempt.read(hresp, data)
 
     async def asend(self, request: Request) -> Response:
-        exchange = self._exchange(request, _async_content(request), _AsyncProgress)
+        native = self._native(request)
+        if native is not None:
+            exchange, head, chunked = native
+            return await self._h1_async().send(exchange, head, _async_content(request), chunked)
+        attempt = self._attempt(request, _async_content(request), _AsyncProgress)
         try:
-            hresp = await self._async_pool(exchange.lane).handle_async_request(exchange.hreq)
+            hresp = await self._async_pool(attempt.lane).handle_async_request(attempt.hreq)
         except Exception as exc:
-            raise exchange.unanswered(exc) from exc
+            raise attempt.unanswered(exc) from exc
         self._note_connection(hresp)
-        if exchange.streams(hresp):
-            return exchange.streaming(hresp, _AsyncStream(hresp, exchange), on_aclose=hresp.aclose)
+        if attempt.streams(hresp):
+            body = attempt.body(hresp).asynchronous(hresp.aiter_stream())
+            return attempt.streaming(hresp, body, on_aclose=hresp.aclose)
         try:
             data = await hresp.aread()
         except Exception as exc:
-            raise exchange.cut(exc) from exc
+            raise attempt.cut(exc) from exc
         finally:
             await hresp.aclose()
-        return exchange.read(hresp, data)
+        return attempt.read(hresp, data)
+
+    # --- the native HTTP/1.1 lane ---------------------------------------------------------------
+    def _h1_sync(self) -> h1.H1Pool:
+        pool = self._native_sync
+        if pool is None:
+            with self._lock:
+                self._check_open()
+                pool = self._native_sync
+                if pool is None:
+                    pool = self._native_sync = h1.H1Pool(
+                        self._native_book(), self._native_tls, self._note_native
+                    )
+        return pool
+
+    def _h1_async(self) -> h1.AsyncH1Pool:
+        pool = self._native_async
+        if pool is None:
+            with self._lock:
+                self._check_open()
+                pool = self._native_async
+                if pool is None:
+                    pool = self._native_async = h1.AsyncH1Pool(
+                        self._native_book(), self._native_tls, self._note_native
+                    )
+        return pool
+
+    def _native_book(self) -> h1.PoolBook[Any]:
+        kw = self._pool_kwargs
+        return h1.PoolBook(
+            kw["max_connections"], kw["max_keepalive_connections"], kw["keepalive_expiry"]
+        )
+
+    def _native_tls(self) -> ssl.SSLContext:
+        """The native lane's TLS context, its own (so that offering only ``http/1.1`` by ALPN
+        never changes the context httpcore's HTTP/2 pools offer ``h2`` with): the settings of
+        ``verify``/``cert``/``SSL_CERT_*``, or httpcore's defaults (the system's with certifi's
+        CA bundle). A user's ``SSLContext`` is used as given (it cannot be copied): with
+        ``http2`` on, the native lane then steps aside (see ``__init__``)."""
+        with self._lock:
+            context = self._native_context
+            if context is None:
+                verify = self._verify
+                if isinstance(verify, ssl.SSLContext):
+                    context = verify
+                else:
+                    env_override = self._trust_env and (
+                        os.environ.get("SSL_CERT_FILE") or os.environ.get("SSL_CERT_DIR")
+                    )
+                    if verify is True and self._cert is None and not env_override:
+                        import certifi
+
+                        context = ssl.create_default_context()
+                        context.load_verify_locations(certifi.where())
+                    else:
+                        import httpx
+
+                        context = httpx.create_ssl_context(
+                            verify=verify, cert=self._cert, trust_env=self._trust_env
+                        )
+                    context.set_alpn_protocols(["http/1.1"])
+                self._native_context = context
+            return context
+
+    def _note_native(self, new: bool) -> None:
+        with self._lock:
+            if new:
+                self._requests_new += 1
+            else:
+                self._requests_reused += 1
+        _LAST_CONNECTION.set("new" if new else "reused")
 
     # --- connections: reuse, statistics, pre-warming ------------------------------------------
     def _note_connection(self, hresp: httpcore.Response) -> None:
@@ -400,7 +508,16 @@ class HttpcoreTransport:
             if seen is not None:
                 open_, idle = open_ + seen.open, idle + seen.idle
             lanes[lane] = LaneStats(open=open_, idle=idle)
-        return PoolStats(lanes, *counters)
+        opened = counters[0]
+        for native in (self._native_sync, self._native_async):
+            if native is not None:
+                open_, idle = native.stats()
+                opened += native.opened
+                seen = lanes.get("h1")
+                if seen is not None:
+                    open_, idle = open_ + seen.open, idle + seen.idle
+                lanes["h1"] = LaneStats(open=open_, idle=idle)
+        return PoolStats(lanes, opened, *counters[1:])
 
     def prewarm_lane(self, url: URL) -> Lane:
         """The lane small requests to ``url`` ride, which :meth:`prewarm` fills."""
@@ -449,6 +566,9 @@ class HttpcoreTransport:
         carries every request, so one is opened. Like any idle connection, one left unused
         past ``keepalive_expiry`` is closed. A failure to connect raises as a request would
         (``RequestNotSentError``, ``ConnectTimeoutError``) once the others are done."""
+        target = URL.parse(url) if isinstance(url, str) else url
+        if self._native_h1 and self.prewarm_lane(target) == "h1":
+            return self._native_prewarm(target, connections)
         plan = self._prewarm_plan(url, connections, self._sync_pool)
         if plan is None:
             return 0
@@ -462,11 +582,56 @@ class HttpcoreTransport:
 
     async def aprewarm(self, url: URL | str, connections: int = 1) -> int:
         """:meth:`prewarm` for the async pools (the connections are opened concurrently)."""
+        target = URL.parse(url) if isinstance(url, str) else url
+        if self._native_h1 and self.prewarm_lane(target) == "h1":
+            return await self._native_aprewarm(target, connections)
         plan = self._prewarm_plan(url, connections, self._async_pool)
         if plan is None:
             return 0
         outcomes = await asyncio.gather(*(self._aopen_catching(plan) for _ in range(plan.count)))
         return self._prewarmed_count(plan, outcomes)
+
+    def _native_plan(self, url: URL, connections: int) -> tuple[h1.Origin, Exchange, int]:
+        if connections < 0:
+            raise ValueError(f"connections must be >= 0, got {connections!r}")
+        limit = self._pool_kwargs["max_keepalive_connections"]
+        wanted = connections if limit is None else min(connections, limit)
+        root = Request("GET", URL(url.scheme, url.host, url.port))
+        limits = (self._timeout, self._timeout)
+        return h1.origin_of(url), Exchange(root, "h1", limits, self._clock, False), wanted
+
+    def _native_prewarm(self, url: URL, connections: int) -> int:
+        origin, exchange, wanted = self._native_plan(url, connections)
+        pool = self._h1_sync()
+        slots = pool.reserve(origin, wanted)
+        if slots == 0:
+            return 0
+        if slots == 1:
+            outcomes: list[BaseException | None] = [_catching(pool.park, origin, exchange)]
+        else:
+            with ThreadPoolExecutor(slots, thread_name_prefix="soniox-prewarm") as workers:
+                futures = [
+                    workers.submit(_catching, pool.park, origin, exchange) for _ in range(slots)
+                ]
+                outcomes = [future.result() for future in futures]
+        return self._native_count(outcomes)
+
+    async def _native_aprewarm(self, url: URL, connections: int) -> int:
+        origin, exchange, wanted = self._native_plan(url, connections)
+        pool = self._h1_async()
+        slots = pool.reserve(origin, wanted)
+        outcomes = await asyncio.gather(
+            *(pool.park(origin, exchange) for _ in range(slots)), return_exceptions=True
+        )
+        return self._native_count(outcomes)
+
+    def _native_count(self, outcomes: list[BaseException | None]) -> int:
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
+        with self._lock:
+            self._prewarmed += len(outcomes)
+        return len(outcomes)
 
     def _open_catching(self, plan: _Prewarm) -> bool | BaseException:
         connection: Any = plan.pool.create_connection(plan.hreq.url.origin)
@@ -540,12 +705,20 @@ class HttpcoreTransport:
         """Close the sync pools (async pools need ``aclose()``)."""
         for pool in self._take(self._sync_pools):
             pool.close()
+        with self._lock:
+            native, self._native_sync = self._native_sync, None
+        if native is not None:
+            native.close()
         self._closed = True
 
     async def aclose(self) -> None:
         """Close every pool."""
         for apool in self._take(self._async_pools):
             await apool.aclose()
+        with self._lock:
+            native, self._native_async = self._native_async, None
+        if native is not None:
+            await native.aclose()
         self.close()
 
     def __repr__(self) -> str:
@@ -711,6 +884,16 @@ async def _aquiet(read: Awaitable[bytes]) -> bool:
     return False
 
 
+def _catching(
+    park: Callable[[h1.Origin, Exchange], None], origin: h1.Origin, exchange: Exchange
+) -> BaseException | None:
+    try:
+        park(origin, exchange)
+    except BaseException as exc:
+        return exc
+    return None
+
+
 def _sync_content(request: Request) -> bytes | Iterable[bytes] | None:
     body = request.body
     if not isinstance(body, StreamBody):
@@ -734,65 +917,41 @@ async def _as_async(chunks: Iterable[bytes]) -> AsyncIterator[bytes]:
         yield chunk
 
 
-# --- one request's way through the transport (all but the I/O) ------------------------------
+# --- one request's way through httpcore (all but the I/O) -----------------------------------
 
 
-class _Exchange:
-    """One attempt of one request: the httpcore request, its limits and send progress, and
-    what becomes of httpcore's answer or failure. The shells call it around each I/O step."""
+class _Attempt:
+    """One attempt through httpcore: the protocol-neutral :class:`Exchange`, the httpcore
+    request and the send progress, and what becomes of httpcore's failures."""
 
-    __slots__ = (
-        "accept_encoding",
-        "clock",
-        "hreq",
-        "lane",
-        "limits",
-        "progress",
-        "request",
-        "started",
-    )
+    __slots__ = ("exchange", "hreq", "progress")
 
     def __init__(
-        self,
-        request: Request,
-        lane: Lane,
-        hreq: httpcore.Request,
-        limits: _Limits,
-        progress: _Progress | None,
-        clock: Clock,
-        accept_encoding: bool,
+        self, exchange: Exchange, hreq: httpcore.Request, progress: _Progress | None
     ) -> None:
-        self.request = request
-        self.lane: Lane = lane
+        self.exchange = exchange
         self.hreq = hreq
-        self.limits = limits
         self.progress = progress
-        self.clock = clock
-        self.accept_encoding = accept_encoding
-        self.started = clock.now()
+
+    @property
+    def lane(self) -> Lane:
+        return self.exchange.lane
 
     def unanswered(self, exc: BaseException) -> SonioxError:
         """The request failed before a status line arrived."""
         sent = None if self.progress is None else self.progress.sent
-        return classify_error(exc, self.request, self.limits, sent=sent)
+        exchange = self.exchange
+        return classify_error(exc, exchange.request, exchange.limits, sent=sent)
 
     def cut(self, exc: BaseException) -> SonioxError:
         """The body failed after the status line (the request was processed)."""
         if isinstance(exc, zlib.error):
-            return ResponseLostError(
-                f"could not decode the compressed body of {self.request.method} "
-                f"{self.request.path}: {exc}",
-                method=self.request.method,
-                url=str(self.request.url),
-            )
-        return classify_error(exc, self.request, self.limits, answered=True)
+            return self.exchange.undecodable(exc)
+        exchange = self.exchange
+        return classify_error(exc, exchange.request, exchange.limits, answered=True)
 
     def streams(self, hresp: httpcore.Response) -> bool:
-        """Stream the body to the caller only for successes that asked for it."""
-        return hresp.status < 400 and self.request.options.stream
-
-    def decoder(self, hresp: httpcore.Response) -> _Decoder | None:
-        return _decoder(hresp.headers) if self.accept_encoding else None
+        return self.exchange.streams(hresp.status)
 
     def streaming(
         self,
@@ -802,36 +961,20 @@ class _Exchange:
         on_close: Callable[[], None] | None = None,
         on_aclose: Callable[[], Awaitable[None]] | None = None,
     ) -> Response:
-        """A response whose ``body`` the caller reads."""
-        return Response(
+        return self.exchange.streaming(
             hresp.status,
-            self.request,
+            hresp.headers,
             _http_version(hresp),
-            self.clock.now() - self.started,
-            raw_headers=hresp.headers,
-            stream=body,
+            body,
             on_close=on_close,
             on_aclose=on_aclose,
         )
 
     def read(self, hresp: httpcore.Response, data: bytes) -> Response:
-        """A response whose body was read whole (``data``, content-encoding still applied)."""
-        elapsed = self.clock.now() - self.started
-        decoder = self.decoder(hresp)
-        if decoder is not None:
-            try:
-                data = decoder.decompress(data) + decoder.flush()
-            except zlib.error as exc:
-                raise self.cut(exc) from exc
-        return Response(
-            hresp.status,
-            self.request,
-            _http_version(hresp),
-            elapsed,
-            raw_headers=hresp.headers,
-            content=data,
-            closed=True,
-        )
+        return self.exchange.read(hresp.status, hresp.headers, _http_version(hresp), data)
+
+    def body(self, hresp: httpcore.Response) -> BodyDecoding:
+        return BodyDecoding(self.exchange, hresp.headers, self.cut)
 
 
 # --- send progress (HTTP/2 lanes) ------------------------------------------------------------
@@ -869,80 +1012,6 @@ def _http_version(hresp: httpcore.Response) -> str:
     extensions = cast("Mapping[str, object]", hresp.extensions)
     version = extensions.get("http_version", b"HTTP/1.1")
     return version.decode("ascii") if isinstance(version, bytes) else str(version)
-
-
-class _Decoder(Protocol):
-    def decompress(self, data: bytes, /) -> bytes: ...
-
-    def flush(self) -> bytes: ...
-
-
-def _decoder(raw: RawHeaders) -> _Decoder | None:
-    for key, value in raw:
-        if key.lower() == b"content-encoding":
-            coding = value.strip().lower()
-            if coding == b"gzip" or coding == b"x-gzip":
-                return zlib.decompressobj(16 + zlib.MAX_WBITS)
-            if coding == b"deflate":
-                return zlib.decompressobj()
-            return None
-    return None
-
-
-class _Body:
-    """A streaming body's logic: content-decoding each chunk, the decoder's tail at the end, and
-    failures mid-body classified (as the request's). The shells below only iterate httpcore's
-    stream, sync or async; used as a context manager around that loop, it re-raises failures."""
-
-    __slots__ = ("_decoder", "_exchange", "_hresp")
-
-    def __init__(self, hresp: httpcore.Response, exchange: _Exchange) -> None:
-        self._hresp = hresp
-        self._exchange = exchange
-        self._decoder = exchange.decoder(hresp)
-
-    def _decoded(self, chunk: bytes) -> bytes:
-        decoder = self._decoder
-        return chunk if decoder is None else decoder.decompress(chunk)
-
-    def _tail(self) -> bytes:
-        decoder = self._decoder
-        return b"" if decoder is None else decoder.flush()
-
-    def __enter__(self) -> _Body:
-        return self
-
-    def __exit__(self, typ: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
-        if isinstance(exc, Exception) and not isinstance(exc, SonioxError):
-            raise self._exchange.cut(exc) from exc
-
-
-class _SyncStream(_Body):
-    """The sync shell of :class:`_Body` (an ``Iterable``, which is how a Response tells)."""
-
-    __slots__ = ()
-
-    def __iter__(self) -> Iterator[bytes]:
-        with self:
-            for chunk in self._hresp.iter_stream():
-                if out := self._decoded(chunk):
-                    yield out
-            if tail := self._tail():
-                yield tail
-
-
-class _AsyncStream(_Body):
-    """The async shell of :class:`_Body` (an ``AsyncIterable``)."""
-
-    __slots__ = ()
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        with self:
-            async for chunk in self._hresp.aiter_stream():
-                if out := self._decoded(chunk):
-                    yield out
-            if tail := self._tail():
-                yield tail
 
 
 # --- failure classification ------------------------------------------------------------------
@@ -997,20 +1066,10 @@ def classify_error(
     phase = _TIMEOUT_PHASE.get(type(exc))
     if phase is not None:
         return timeout_error(request, phase, limits)
-    where = f"{request.method} {request.url.scheme}://{request.url.netloc}{request.path}"
     detail = _describe(exc)
-    cls: type[TransportError]
     if not answered and (sent is False or never_processed(exc)):
-        cls = RequestNotSentError
-        message = f"request not sent ({detail}): {where}"
-    else:
-        cls = ResponseLostError
-        message = (
-            f"response lost after the request was sent ({detail}): {where}"
-            if not answered
-            else f"response body cut short ({detail}): {where}"
-        )
-    return cls(message, method=request.method, url=str(request.url))
+        return not_sent(request, detail)
+    return lost(request, detail, answered=answered)
 
 
 def _describe(exc: BaseException) -> str:
