@@ -917,3 +917,22 @@ def test_tls_uploads_stay_http11_beside_http2_calls(mode: str, shared_emulator: 
         assert created.json()["size"] == 2000
 
     run(mode, scenario, verify=emu.ssl_context(), http2=True, http2_max_body=1024)
+
+
+def test_a_users_tls_context_shared_with_an_http2_client_still_gives_http11(
+    mode: str, shared_emulator: Emulator
+) -> None:
+    """One SSLContext: an HTTP/2 client makes it offer h2; the native lane still gets http/1.1."""
+    emu = shared_emulator
+    context = emu.ssl_context()
+    url = emu.tls_url + "/v1/models"
+
+    async def with_http2(transport: HttpcoreTransport, send: Send) -> str:
+        return (await send(authorized(emu, url))).http_version
+
+    async def native(transport: HttpcoreTransport, send: Send) -> tuple[str, int]:
+        response = await send(authorized(emu, url))
+        return response.http_version, transport.pool_stats().requests_new
+
+    assert run(mode, with_http2, verify=context, http2=True) == "HTTP/2"
+    assert run(mode, native, verify=context) == ("HTTP/1.1", 1)

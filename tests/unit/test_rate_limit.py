@@ -256,6 +256,38 @@ def test_a_quiet_period_grows_the_rate_back_along_the_curve() -> None:
     assert allowed[-1] == pytest.approx(w_max, rel=0.05)
 
 
+def test_throttles_of_requests_sent_before_the_cut_do_not_cut_again() -> None:
+    """Ten calls in flight all refused: one cut (0.7x), not ten (0.7^10)."""
+    adaptive, state = AdaptiveRate(), AdaptiveState()
+    now = _warm(adaptive, state, 20.0, 5.0)
+    sent = now - 0.2  # all ten went out before the server started refusing
+    first = adaptive.observe(state, now, throttled=True, sent=sent)
+    rates = [adaptive.observe(state, now + 0.01 * i, throttled=True, sent=sent) for i in range(9)]
+    assert first == pytest.approx(14.0, rel=0.05)
+    assert min(rates) >= first * 0.99
+
+
+def test_a_throttle_of_a_request_sent_after_the_cut_cuts_again() -> None:
+    """A request sent at the reduced rate and still refused is news: the rate goes down."""
+    adaptive, state = AdaptiveRate(), AdaptiveState()
+    now = _warm(adaptive, state, 20.0, 5.0)
+    first = adaptive.observe(state, now, throttled=True, sent=now - 0.1)
+    second = adaptive.observe(state, now + 0.5, throttled=True, sent=now + 0.1)
+    assert second < first * 0.9
+
+
+@given(count=st.integers(1, 50), gap=st.floats(0.0, 0.05))
+def test_any_number_of_stale_throttles_costs_one_cut(count: int, gap: float) -> None:
+    """However many calls were in flight when the refusals began, the rate is cut once."""
+    adaptive, state = AdaptiveRate(), AdaptiveState()
+    now = _warm(adaptive, state, 20.0, 5.0)
+    sent = now - 0.1
+    first = adaptive.observe(state, now, throttled=True, sent=sent)
+    for i in range(count):
+        allowed = adaptive.observe(state, now + gap * (i + 1), throttled=True, sent=sent)
+        assert allowed >= first * 0.99
+
+
 _events = st.lists(st.tuples(st.floats(0.001, 1.0), st.booleans()), min_size=1, max_size=200)
 
 

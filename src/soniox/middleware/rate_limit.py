@@ -294,10 +294,26 @@ class AdaptiveRate:
     period: float = attrs.field(default=0.5, validator=_positive)
     smoothing: float = attrs.field(default=0.8, validator=_smoothing)
 
-    def observe(self, state: AdaptiveState, now: float, throttled: bool) -> float:
-        """One answer at ``now``: move the allowed rate (a throttle also switches the limiter
-        on); returns the new allowed rate."""
+    def observe(
+        self, state: AdaptiveState, now: float, throttled: bool, sent: float | None = None
+    ) -> float:
+        """One answer at ``now`` to a request sent at ``sent``: move the allowed rate (a
+        throttle also switches the limiter on); returns the new allowed rate.
+
+        One cut per reaction, as TCP makes one window reduction per loss event (RFC 5681
+        §3.2): a throttle answering a request sent *before* the last cut tells nothing about
+        the rate since, so it does not cut again. Without this rule, N calls in flight when
+        the server starts refusing cut the rate N times (0.7^N) for one overload."""
         measured = state.meter.record(now, period=self.period, smoothing=self.smoothing)
+        last_cut = state.cubic.last_throttle
+        if (
+            throttled
+            and state.enabled
+            and sent is not None
+            and last_cut is not None
+            and sent < last_cut
+        ):
+            throttled = False  # already reacted to: the curve goes on from that cut
         if throttled:
             base = measured if not state.enabled else min(measured, state.bucket.rate)
             target = self.cubic.cut(state.cubic, base, now)
@@ -486,12 +502,14 @@ class RateLimitPolicy:
             elif (bucket := state.buckets.get(name)) is not None:
                 bucket.give_back(now, due)
 
-    def observe(self, state: RateLimitState, now: float, throttled: bool) -> float | None:
-        """Feed one answer to the adaptive rate; returns the allowed rate (None: adaptive
-        mode off)."""
+    def observe(
+        self, state: RateLimitState, now: float, throttled: bool, sent: float | None = None
+    ) -> float | None:
+        """Feed one answer (to a request sent at ``sent``) to the adaptive rate; returns the
+        allowed rate (None: adaptive mode off)."""
         if self.adaptive is None or state.adaptive is None:
             return None
-        return self.adaptive.observe(state.adaptive, now, throttled)
+        return self.adaptive.observe(state.adaptive, now, throttled, sent)
 
     @staticmethod
     def is_throttle(response: Response) -> bool:
@@ -590,9 +608,10 @@ class RateLimit:
         try:
             response = yield from call_next(request)
         except TransportError:
-            yield from update_state(store, key, initial, _observer(policy, clock.now(), False))
+            failed = _observer(policy, clock.now(), False, decision.due)
+            yield from update_state(store, key, initial, failed)
             raise
-        observe = _observer(policy, clock.now(), policy.is_throttle(response))
+        observe = _observer(policy, clock.now(), policy.is_throttle(response), decision.due)
         if type(store) is LocalStateStore:
             store.update(key, initial, observe)
         else:
@@ -617,9 +636,9 @@ def _releaser(
 
 
 def _observer(
-    policy: RateLimitPolicy, now: float, throttled: bool
+    policy: RateLimitPolicy, now: float, throttled: bool, sent: float
 ) -> Callable[[RateLimitState], float | None]:
     def observe(state: RateLimitState) -> float | None:
-        return policy.observe(state, now, throttled)
+        return policy.observe(state, now, throttled, sent)
 
     return observe

@@ -437,30 +437,32 @@ class HttpcoreTransport:
         """The native lane's TLS context, its own (so that offering only ``http/1.1`` by ALPN
         never changes the context httpcore's HTTP/2 pools offer ``h2`` with): the settings of
         ``verify``/``cert``/``SSL_CERT_*``, or httpcore's defaults (the system's with certifi's
-        CA bundle). A user's ``SSLContext`` is used as given (it cannot be copied): with
-        ``http2`` on, the native lane then steps aside (see ``__init__``)."""
+        CA bundle). A user's ``SSLContext`` cannot be copied: it is told to offer only
+        ``http/1.1`` right before each connection, as httpcore does with it before each of its
+        own (the lane then checks what the server chose); with ``http2`` on, the native lane
+        steps aside (see ``__init__``)."""
+        verify = self._verify
+        if isinstance(verify, ssl.SSLContext):
+            verify.set_alpn_protocols(["http/1.1"])
+            return verify
         with self._lock:
             context = self._native_context
             if context is None:
-                verify = self._verify
-                if isinstance(verify, ssl.SSLContext):
-                    context = verify
+                env_override = self._trust_env and (
+                    os.environ.get("SSL_CERT_FILE") or os.environ.get("SSL_CERT_DIR")
+                )
+                if verify is True and self._cert is None and not env_override:
+                    import certifi
+
+                    context = ssl.create_default_context()
+                    context.load_verify_locations(certifi.where())
                 else:
-                    env_override = self._trust_env and (
-                        os.environ.get("SSL_CERT_FILE") or os.environ.get("SSL_CERT_DIR")
+                    import httpx
+
+                    context = httpx.create_ssl_context(
+                        verify=verify, cert=self._cert, trust_env=self._trust_env
                     )
-                    if verify is True and self._cert is None and not env_override:
-                        import certifi
-
-                        context = ssl.create_default_context()
-                        context.load_verify_locations(certifi.where())
-                    else:
-                        import httpx
-
-                        context = httpx.create_ssl_context(
-                            verify=verify, cert=self._cert, trust_env=self._trust_env
-                        )
-                    context.set_alpn_protocols(["http/1.1"])
+                context.set_alpn_protocols(["http/1.1"])
                 self._native_context = context
             return context
 
