@@ -305,6 +305,9 @@ class AdaptiveRate:
         the rate since, so it does not cut again. Without this rule, N calls in flight when
         the server starts refusing cut the rate N times (0.7^N) for one overload."""
         measured = state.meter.record(now, period=self.period, smoothing=self.smoothing)
+        if not throttled and not state.enabled:
+            # Unthrottled so far (the common case): only the meter moves; nothing waits.
+            return max(self.min_rate, self.max_growth * measured)
         last_cut = state.cubic.last_throttle
         if (
             throttled

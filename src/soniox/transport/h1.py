@@ -46,7 +46,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
-from typing import Final
+from typing import Any, Final, Generic, NoReturn, TypeVar
 
 from soniox.errors import SonioxError
 
@@ -60,21 +60,10 @@ from .h1_protocol import (
     ResponseReader,
     chunk,
     origin_of,
-    request_head,
 )
 from .response import Response
 
-__all__ = [
-    "AsyncH1Pool",
-    "H1Pool",
-    "Origin",
-    "PoolBook",
-    "ProtocolFailure",
-    "ResponseReader",
-    "chunk",
-    "origin_of",
-    "request_head",
-]
+__all__ = ["AsyncH1Pool", "H1Pool"]
 
 _READ_SIZE: Final = 65536
 _COALESCE: Final = 16384
@@ -109,6 +98,108 @@ def _failure(exc: BaseException, exchange: Exchange, phase: str) -> SonioxError:
     if phase == "connect":
         return not_sent(request, f"ConnectError: {_detail(exc)}")
     return lost(request, _detail(exc), answered=phase == "body")
+
+
+# --- what both pools do around their I/O ------------------------------------------------------
+
+ConnT = TypeVar("ConnT", bound=Connection)
+
+
+class _Settle(Generic[ConnT]):
+    """Settles a busy connection: back to the pool (reusable) or closed. Each pool's own."""
+
+    def _done(self, conn: ConnT | None, reusable: bool) -> None:
+        raise NotImplementedError
+
+
+class _Exchanges(_Settle[ConnT]):
+    """One request's bookkeeping around either pool's I/O: counting the connection as new or
+    reused, failures settled and turned into the request's errors, and the answer — streamed
+    to the caller or read whole. The pools' ``send`` only make the blocking or awaited calls."""
+
+    def __init__(
+        self,
+        book: PoolBook[ConnT],
+        tls: Callable[[], ssl.SSLContext],
+        note: ConnectionNote,
+        lock: threading.Lock | threading.Condition,
+    ) -> None:
+        self._book = book
+        self._tls = tls
+        self._note = note
+        self._lock = lock
+        """Guards the book (the async pool's too: ``pool_stats()`` may read it from any
+        thread)."""
+        self._closed = False
+        self.opened = 0
+        """Connections opened since the start (pre-warmed ones included)."""
+
+    def stats(self) -> tuple[int, int]:
+        """(open, idle) connections now."""
+        with self._lock:
+            return self._book.busy + self._book.idle, self._book.idle
+
+    def reserve(self, origin: Origin, count: int) -> int:
+        """Slots for pre-warming up to ``count`` connections to ``origin`` (idle ones count);
+        ``park`` then opens one in each."""
+        expired: list[ConnT] = []
+        with self._lock:
+            have = sum(1 for c in self._book.idle_connections() if c.origin == origin)
+            slots = 0
+            while slots < count - have and not self._closed and self._book.reserve(expired):
+                slots += 1
+        for stale in expired:
+            stale.close()
+        return slots
+
+    def _begin(self, conn: ConnT) -> None:
+        self._note(conn.requests == 0)
+        conn.requests += 1
+
+    def _abandon(self, conn: ConnT, exc: BaseException, exchange: Exchange, phase: str) -> NoReturn:
+        """The exchange failed in ``phase``: the connection is closed, the error raised."""
+        self._done(conn, False)
+        if isinstance(exc, Exception):
+            raise _failure(exc, exchange, phase) from exc
+        raise exc
+
+    def _finish(self, conn: ConnT, reader: ResponseReader, exchange: Exchange) -> Response:
+        """The whole answer is in: the connection is settled, the response built."""
+        self._done(conn, reader.reusable)
+        return exchange.read(reader.status, reader.headers, reader.version, reader.take())
+
+
+class _Body(Generic[ConnT]):
+    """A streamed answer's connection: settled once, when the body is complete (kept if
+    reusable) or the caller closes it early (closed)."""
+
+    __slots__ = ("_conn", "_exchange", "_pool", "_reader", "_settled")
+
+    def __init__(
+        self, pool: _Settle[ConnT], conn: ConnT, reader: ResponseReader, exchange: Exchange
+    ) -> None:
+        self._pool = pool
+        self._conn = conn
+        self._reader = reader
+        self._exchange = exchange
+        self._settled = False
+
+    def _settle(self, reusable: bool) -> None:
+        if not self._settled:
+            self._settled = True
+            self._pool._done(self._conn, reusable)  # pyright: ignore[reportPrivateUsage]
+
+    def _decoding(self) -> BodyDecoding:
+        def cut(exc: BaseException) -> SonioxError:
+            return _failure(exc, self._exchange, "body")
+
+        return BodyDecoding(self._exchange, self._reader.headers, cut)
+
+    def response(self, body: Iterable[bytes] | AsyncIterable[bytes], **on_close: Any) -> Response:
+        reader = self._reader
+        return self._exchange.streaming(
+            reader.status, reader.headers, reader.version, body, **on_close
+        )
 
 
 # --- the sync pool ---------------------------------------------------------------------------
@@ -179,7 +270,7 @@ def _connect_sync(
     return sock
 
 
-class H1Pool:
+class H1Pool(_Exchanges[_SyncConnection]):
     """The sync HTTP/1.1 pool (threads share it)."""
 
     def __init__(
@@ -188,12 +279,8 @@ class H1Pool:
         tls: Callable[[], ssl.SSLContext],
         note: ConnectionNote,
     ) -> None:
-        self._book = book
-        self._tls = tls
-        self._note = note
         self._cond = threading.Condition(threading.Lock())
-        self._closed = False
-        self.opened = 0
+        super().__init__(book, tls, note, self._cond)
 
     # connections
     def _acquire(self, origin: Origin, exchange: Exchange) -> _SyncConnection:
@@ -249,18 +336,6 @@ class H1Pool:
         if conn is not None and not kept:
             conn.close()
 
-    def reserve(self, origin: Origin, count: int) -> int:
-        """Slots for pre-warming up to ``count`` connections to ``origin`` (idle ones count)."""
-        expired: list[_SyncConnection] = []
-        with self._cond:
-            have = sum(1 for c in self._book.idle_connections() if c.origin == origin)
-            slots = 0
-            while slots < count - have and not self._closed and self._book.reserve(expired):
-                slots += 1
-        for stale in expired:
-            stale.close()
-        return slots
-
     def park(self, origin: Origin, exchange: Exchange) -> None:
         """Open a connection in a slot :meth:`reserve` took and park it idle."""
         try:
@@ -284,11 +359,8 @@ class H1Pool:
         body: bytes | Iterable[bytes] | None,
         chunked: bool,
     ) -> Response:
-        request = exchange.request
-        origin = origin_of(request.url)
-        conn = self._acquire(origin, exchange)
-        self._note(conn.requests == 0)
-        conn.requests += 1
+        conn = self._acquire(origin_of(exchange.request.url), exchange)
+        self._begin(conn)
         reader = ResponseReader()
         timeouts = exchange.limits[0]
         sock = conn.sock
@@ -305,34 +377,16 @@ class H1Pool:
             while not reader.headers_done:
                 reader.feed(sock.recv(_READ_SIZE))
         except BaseException as exc:
-            self._done(conn, False)
-            if isinstance(exc, Exception):
-                raise _failure(exc, exchange, "head") from exc
-            raise
+            self._abandon(conn, exc, exchange, "head")
         if exchange.streams(reader.status):
             stream = _SyncBody(self, conn, reader, exchange)
-            return exchange.streaming(
-                reader.status,
-                reader.headers,
-                reader.version,
-                stream.decoded(),
-                on_close=stream.close,
-            )
+            return stream.response(stream.decoded(), on_close=stream.close)
         try:
             while not reader.complete:
                 reader.feed(sock.recv(_READ_SIZE))
         except BaseException as exc:
-            self._done(conn, False)
-            if isinstance(exc, Exception):
-                raise _failure(exc, exchange, "body") from exc
-            raise
-        self._done(conn, reader.reusable)
-        return exchange.read(reader.status, reader.headers, reader.version, reader.take())
-
-    def stats(self) -> tuple[int, int]:
-        """(open, idle) connections now."""
-        with self._cond:
-            return self._book.busy + self._book.idle, self._book.idle
+            self._abandon(conn, exc, exchange, "body")
+        return self._finish(conn, reader, exchange)
 
     def close(self) -> None:
         with self._cond:
@@ -376,20 +430,10 @@ def _early_answer(sock: socket.socket, reader: ResponseReader, timeout: float | 
     return True
 
 
-class _SyncBody:
-    """A streamed body on a sync connection: chunks as they arrive, the connection back to the
-    pool once the answer is complete (or closed when the caller stops early)."""
+class _SyncBody(_Body[_SyncConnection]):
+    """A streamed body on a sync connection: chunks as they arrive."""
 
-    __slots__ = ("_conn", "_exchange", "_pool", "_reader", "_settled")
-
-    def __init__(
-        self, pool: H1Pool, conn: _SyncConnection, reader: ResponseReader, exchange: Exchange
-    ) -> None:
-        self._pool = pool
-        self._conn = conn
-        self._reader = reader
-        self._exchange = exchange
-        self._settled = False
+    __slots__ = ()
 
     def _chunks(self) -> Iterator[bytes]:
         reader, sock = self._reader, self._conn.sock
@@ -406,15 +450,7 @@ class _SyncBody:
         self._settle(reader.reusable)
 
     def decoded(self) -> Iterator[bytes]:
-        cut: Callable[[BaseException], SonioxError] = lambda exc: _failure(  # noqa: E731
-            exc, self._exchange, "body"
-        )
-        return BodyDecoding(self._exchange, self._reader.headers, cut).sync(self._chunks())
-
-    def _settle(self, reusable: bool) -> None:
-        if not self._settled:
-            self._settled = True
-            self._pool._done(self._conn, reusable)  # pyright: ignore[reportPrivateUsage]
+        return self._decoding().sync(self._chunks())
 
     def close(self) -> None:
         self._settle(self._reader.reusable)
@@ -564,7 +600,7 @@ class _AsyncConnection(Connection):
             transport.close()
 
 
-class AsyncH1Pool:
+class AsyncH1Pool(_Exchanges[_AsyncConnection]):
     """The async HTTP/1.1 pool (one event loop's; connections of another loop are dropped)."""
 
     def __init__(
@@ -573,13 +609,8 @@ class AsyncH1Pool:
         tls: Callable[[], ssl.SSLContext],
         note: ConnectionNote,
     ) -> None:
-        self._book = book
-        self._tls = tls
-        self._note = note
-        self._lock = threading.Lock()  # the book is shared with pool_stats() from any thread
+        super().__init__(book, tls, note, threading.Lock())
         self._waiters: deque[asyncio.Future[None]] = deque()
-        self._closed = False
-        self.opened = 0
 
     def _wake_one(self) -> None:
         while self._waiters:
@@ -682,18 +713,6 @@ class AsyncH1Pool:
                 conn.close()
             conn.wire.reader = None
 
-    def reserve(self, origin: Origin, count: int) -> int:
-        """Slots for pre-warming up to ``count`` connections to ``origin`` (idle ones count)."""
-        expired: list[_AsyncConnection] = []
-        with self._lock:
-            have = sum(1 for c in self._book.idle_connections() if c.origin == origin)
-            slots = 0
-            while slots < count - have and not self._closed and self._book.reserve(expired):
-                slots += 1
-        for stale in expired:
-            stale.close()
-        return slots
-
     async def park(self, origin: Origin, exchange: Exchange) -> None:
         """Open a connection in a slot :meth:`reserve` took and park it idle."""
         try:
@@ -713,10 +732,8 @@ class AsyncH1Pool:
         body: bytes | AsyncIterable[bytes] | None,
         chunked: bool,
     ) -> Response:
-        request = exchange.request
-        conn = await self._acquire(origin_of(request.url), exchange)
-        self._note(conn.requests == 0)
-        conn.requests += 1
+        conn = await self._acquire(origin_of(exchange.request.url), exchange)
+        self._begin(conn)
         wire = conn.wire
         reader = wire.reader = ResponseReader()
         timeouts = exchange.limits[0]
@@ -737,32 +754,15 @@ class AsyncH1Pool:
                     await wire.changed()
             wire.check()
         except BaseException as exc:
-            self._done(conn, False)
-            if isinstance(exc, Exception):
-                raise _failure(exc, exchange, "head") from exc
-            raise
+            self._abandon(conn, exc, exchange, "head")
         if exchange.streams(reader.status):
             stream = _AsyncBody(self, conn, reader, exchange)
-            return exchange.streaming(
-                reader.status,
-                reader.headers,
-                reader.version,
-                stream.decoded(),
-                on_aclose=stream.aclose,
-            )
+            return stream.response(stream.decoded(), on_aclose=stream.aclose)
         try:
             await _arest(wire, reader, timeouts.read)
         except BaseException as exc:
-            self._done(conn, False)
-            if isinstance(exc, Exception):
-                raise _failure(exc, exchange, "body") from exc
-            raise
-        self._done(conn, reader.reusable)
-        return exchange.read(reader.status, reader.headers, reader.version, reader.take())
-
-    def stats(self) -> tuple[int, int]:
-        with self._lock:
-            return self._book.busy + self._book.idle, self._book.idle
+            self._abandon(conn, exc, exchange, "body")
+        return self._finish(conn, reader, exchange)
 
     async def aclose(self) -> None:
         with self._lock:
@@ -838,19 +838,10 @@ async def _aearly_answer(wire: _Wire, reader: ResponseReader, limit: float | Non
     return True
 
 
-class _AsyncBody:
-    """:class:`_SyncBody` of the async lane."""
+class _AsyncBody(_Body[_AsyncConnection]):
+    """A streamed body on an async connection: chunks as they arrive."""
 
-    __slots__ = ("_conn", "_exchange", "_pool", "_reader", "_settled")
-
-    def __init__(
-        self, pool: AsyncH1Pool, conn: _AsyncConnection, reader: ResponseReader, exchange: Exchange
-    ) -> None:
-        self._pool = pool
-        self._conn = conn
-        self._reader = reader
-        self._exchange = exchange
-        self._settled = False
+    __slots__ = ()
 
     async def _chunks(self) -> AsyncIterator[bytes]:
         reader, wire = self._reader, self._conn.wire
@@ -873,15 +864,7 @@ class _AsyncBody:
         self._settle(reader.reusable)
 
     def decoded(self) -> AsyncIterator[bytes]:
-        cut: Callable[[BaseException], SonioxError] = lambda exc: _failure(  # noqa: E731
-            exc, self._exchange, "body"
-        )
-        return BodyDecoding(self._exchange, self._reader.headers, cut).asynchronous(self._chunks())
-
-    def _settle(self, reusable: bool) -> None:
-        if not self._settled:
-            self._settled = True
-            self._pool._done(self._conn, reusable)  # pyright: ignore[reportPrivateUsage]
+        return self._decoding().asynchronous(self._chunks())
 
     async def aclose(self) -> None:
         self._settle(self._reader.reusable)

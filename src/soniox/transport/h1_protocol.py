@@ -207,6 +207,10 @@ class Connection:
         self.requests = 0
         self.idle_since = 0.0
 
+    def close(self) -> None:
+        """Close the connection (the I/O halves say how)."""
+        raise NotImplementedError
+
 
 class PoolBook(Generic[C]):
     """Which idle connection a request takes, whether a returned one is kept, when a new one

@@ -79,7 +79,7 @@ from soniox.errors import (
     SonioxError,
 )
 
-from . import _http2_pools, h1
+from . import _http2_pools, h1, h1_protocol
 from ._exchange import BodyDecoding, Exchange, Lane, lost, not_sent
 from .base import SYSTEM_CLOCK, Clock, attempt_timeout, timeout_error
 from .request import URL, Request, StreamBody, Timeout
@@ -355,7 +355,7 @@ class HttpcoreTransport:
             and any(k == b"transfer-encoding" and b"chunked" in v.lower() for k, v in raw)
         )
         exchange = Exchange(request, "h1", limits, self._clock, self._accept_encoding)
-        return exchange, h1.request_head(request.method, url.target, raw), chunked
+        return exchange, h1_protocol.request_head(request.method, url.target, raw), chunked
 
     # --- the two shells: only the I/O calls (the logic is Exchange's and _Attempt's) ----------
     def send(self, request: Request) -> Response:
@@ -427,9 +427,9 @@ class HttpcoreTransport:
                     )
         return pool
 
-    def _native_book(self) -> h1.PoolBook[Any]:
+    def _native_book(self) -> h1_protocol.PoolBook[Any]:
         kw = self._pool_kwargs
-        return h1.PoolBook(
+        return h1_protocol.PoolBook(
             kw["max_connections"], kw["max_keepalive_connections"], kw["keepalive_expiry"]
         )
 
@@ -593,14 +593,14 @@ class HttpcoreTransport:
         outcomes = await asyncio.gather(*(self._aopen_catching(plan) for _ in range(plan.count)))
         return self._prewarmed_count(plan, outcomes)
 
-    def _native_plan(self, url: URL, connections: int) -> tuple[h1.Origin, Exchange, int]:
+    def _native_plan(self, url: URL, connections: int) -> tuple[h1_protocol.Origin, Exchange, int]:
         if connections < 0:
             raise ValueError(f"connections must be >= 0, got {connections!r}")
         limit = self._pool_kwargs["max_keepalive_connections"]
         wanted = connections if limit is None else min(connections, limit)
         root = Request("GET", URL(url.scheme, url.host, url.port))
         limits = (self._timeout, self._timeout)
-        return h1.origin_of(url), Exchange(root, "h1", limits, self._clock, False), wanted
+        return h1_protocol.origin_of(url), Exchange(root, "h1", limits, self._clock, False), wanted
 
     def _native_prewarm(self, url: URL, connections: int) -> int:
         origin, exchange, wanted = self._native_plan(url, connections)
@@ -887,7 +887,9 @@ async def _aquiet(read: Awaitable[bytes]) -> bool:
 
 
 def _catching(
-    park: Callable[[h1.Origin, Exchange], None], origin: h1.Origin, exchange: Exchange
+    park: Callable[[h1_protocol.Origin, Exchange], None],
+    origin: h1_protocol.Origin,
+    exchange: Exchange,
 ) -> BaseException | None:
     try:
         park(origin, exchange)
