@@ -43,7 +43,8 @@ same query, in the URL string; our clients get it as ``params=``.
 A call that raises is counted and the load goes on; the table marks such cells and a note
 names the errors (sync HTTP/2 under 100 threads: httpcore's sync HTTP/2 connection encodes
 request headers outside its write lock, so threads race on the shared HPACK encoder, and the
-server answers the corrupted header blocks with PROTOCOL_ERROR and closes the connection).
+server answers the corrupted header blocks with PROTOCOL_ERROR and closes the connection; raw
+httpx has this race, our HTTP/2 pools serialise h2 per connection — ``_http2_pools``).
 
 Variants run interleaved, round by round (the order rotated each round), after a warm-up;
 each cell is the median over rounds of CPU µs per request, and its ratio is to raw httpx of

@@ -1,5 +1,5 @@
-"""The connection pools of the HTTP/2 lanes: httpcore's, with a GOAWAY race fixed and each
-request's send progress recorded.
+"""The connection pools of the HTTP/2 lanes: httpcore's, with a GOAWAY race and the sync
+connection's thread races fixed, and each request's send progress recorded.
 
 What it fixes (encode/httpcore discussion #1041, PR #1054, in httpcore 1.0): stream S waits for
 its response while another stream's read pulls in both S's response and the server's GOAWAY.
@@ -7,6 +7,9 @@ When S then takes the read lock, httpcore checks "connection terminated" *before
 have events", and fails S with ``RemoteProtocolError`` although its answer is sitting in the
 buffer. Under many concurrent streams ~1 in 5 in-flight requests at a GOAWAY were lost that way
 in our tests; for a POST that means a processed request reported as failed.
+
+Threads (sync pool): httpcore's sync HTTP/2 connection calls h2 from every thread with a stream
+on it and locks only socket reads and writes; :class:`_SerialH2State` serialises h2 itself.
 
 What it records: whether each request was fully written (:data:`PROGRESS_KEY`), which is how the
 transport tells "never sent" (safe to retry) from "may be processed".
@@ -21,9 +24,11 @@ httpcore is the 1.0 series (the internals it relies on); anything else falls bac
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, cast
 
+import h2.connection
 import h2.events
 import httpcore
 from httpcore._async.connection import AsyncHTTPConnection
@@ -82,10 +87,86 @@ def _next_event(events: Mapping[int, list[Any]], stream_id: int) -> _StreamEvent
     return event
 
 
+class _SerialH2State(h2.connection.H2Connection):
+    """h2's connection state, safe to share between threads (the sync pool's streams).
+
+    httpcore's sync HTTP/2 connection calls h2 from every thread with a stream on it, but
+    locks only the socket reads and writes: two threads encoding request headers at once
+    corrupt the shared HPACK encoder (the server answers COMPRESSION_ERROR or PROTOCOL_ERROR
+    and drops every stream of the connection), and two threads can take the same new stream
+    id. Here every h2 call runs under one re-entrant lock, and a new stream id stays the
+    thread's until its headers are encoded (ids must open in increasing order): the hold taken
+    by :meth:`get_next_available_stream_id` is given back by :meth:`send_headers`, or by
+    :meth:`release_stream_id` when the headers never got that far. Between the two the thread
+    takes no other lock (no lock-order inversion with httpcore's read and write locks)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.serial = threading.RLock()
+        self._holding = threading.local()
+
+    def get_next_available_stream_id(self) -> int:
+        self.serial.acquire()
+        try:
+            stream_id = super().get_next_available_stream_id()
+        except BaseException:
+            self.serial.release()
+            raise
+        self._holding.held = True
+        return stream_id
+
+    def send_headers(self, *args: Any, **kwargs: Any) -> None:
+        try:
+            with self.serial:
+                super().send_headers(*args, **kwargs)
+        finally:
+            self.release_stream_id()
+
+    def release_stream_id(self) -> None:
+        """Give back the hold of :meth:`get_next_available_stream_id` (if this thread has it)."""
+        if getattr(self._holding, "held", False):
+            self._holding.held = False
+            self.serial.release()
+
+
+def _serialised(name: str) -> Any:
+    method = getattr(h2.connection.H2Connection, name)
+
+    def call(self: _SerialH2State, *args: Any, **kwargs: Any) -> Any:
+        with self.serial:
+            return method(self, *args, **kwargs)
+
+    call.__name__ = name
+    call.__doc__ = method.__doc__
+    return call
+
+
+for _name in (
+    "acknowledge_received_data",
+    "close_connection",
+    "data_to_send",
+    "end_stream",
+    "increment_flow_control_window",
+    "initiate_connection",
+    "local_flow_control_window",
+    "receive_data",
+    "reset_stream",
+    "send_data",
+):
+    setattr(_SerialH2State, _name, _serialised(_name))
+
+
 class _HTTP2Connection(HTTP2Connection):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._h2_state = _SerialH2State(config=self.CONFIG)
+
     def _send_request_headers(self, request: httpcore.Request, stream_id: int) -> None:
         _mark_sent(request, False)
-        super()._send_request_headers(request, stream_id)
+        try:
+            super()._send_request_headers(request, stream_id)
+        finally:
+            self._h2_state.release_stream_id()  # if send_headers was never reached
 
     def _send_request_body(self, request: httpcore.Request, stream_id: int) -> None:
         super()._send_request_body(request, stream_id)
