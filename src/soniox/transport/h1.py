@@ -87,14 +87,17 @@ def _detail(exc: BaseException) -> str:
     return f"{name}: {text}" if text != name else text
 
 
+_TIMEOUT_PHASE: Final = {"head": "read", "body": "read"}
+"""The timeout a phase of the exchange runs under (connect and write are their own)."""
+
+
 def _failure(exc: BaseException, exchange: Exchange, phase: str) -> SonioxError:
     """The SDK error for ``exc`` raised while ``phase`` (connect, write, read, body) ran."""
     if isinstance(exc, SonioxError):
         return exc
     request = exchange.request
     if isinstance(exc, TimeoutError | socket.timeout):
-        named = {"body": "read", "head": "read"}.get(phase, phase)
-        return timeout_error(request, named, exchange.limits)
+        return timeout_error(request, _TIMEOUT_PHASE.get(phase, phase), exchange.limits)
     if phase == "connect":
         return not_sent(request, f"ConnectError: {_detail(exc)}")
     return lost(request, _detail(exc), answered=phase == "body")

@@ -214,24 +214,26 @@ class HttpcoreTransport:
             return "h1"
         return "h2" if request.url.scheme == "https" else "h2c"
 
+    def _configured_tls(self) -> ssl.SSLContext | None:
+        """A new TLS context for what ``verify``/``cert``/``SSL_CERT_*`` ask beyond the
+        defaults; the user's own ``SSLContext``; or None for the defaults."""
+        verify = self._verify
+        if isinstance(verify, ssl.SSLContext):
+            return verify
+        env_override = self._trust_env and (
+            os.environ.get("SSL_CERT_FILE") or os.environ.get("SSL_CERT_DIR")
+        )
+        if verify is True and self._cert is None and not env_override:
+            return None
+        import httpx
+
+        return httpx.create_ssl_context(verify=verify, cert=self._cert, trust_env=self._trust_env)
+
     def _ssl(self) -> ssl.SSLContext | None:
         # Loading CA certificates costs ~20 ms: only when a pool is made, and for the default
         # settings httpcore does it lazily on the first https connection.
         if not self._ssl_ready:
-            verify = self._verify
-            env_override = self._trust_env and (
-                os.environ.get("SSL_CERT_FILE") or os.environ.get("SSL_CERT_DIR")
-            )
-            if isinstance(verify, ssl.SSLContext):
-                self._ssl_context = verify
-            elif verify is True and self._cert is None and not env_override:
-                self._ssl_context = None
-            else:
-                import httpx
-
-                self._ssl_context = httpx.create_ssl_context(
-                    verify=verify, cert=self._cert, trust_env=self._trust_env
-                )
+            self._ssl_context = self._configured_tls()
             self._ssl_ready = True
         return self._ssl_context
 
@@ -408,11 +410,9 @@ class HttpcoreTransport:
         if pool is None:
             with self._lock:
                 self._check_open()
+                if self._native_sync is None:
+                    self._native_sync = h1.H1Pool(*self._native_parts())
                 pool = self._native_sync
-                if pool is None:
-                    pool = self._native_sync = h1.H1Pool(
-                        self._native_book(), self._native_tls, self._note_native
-                    )
         return pool
 
     def _h1_async(self) -> h1.AsyncH1Pool:
@@ -420,12 +420,16 @@ class HttpcoreTransport:
         if pool is None:
             with self._lock:
                 self._check_open()
+                if self._native_async is None:
+                    self._native_async = h1.AsyncH1Pool(*self._native_parts())
                 pool = self._native_async
-                if pool is None:
-                    pool = self._native_async = h1.AsyncH1Pool(
-                        self._native_book(), self._native_tls, self._note_native
-                    )
         return pool
+
+    def _native_parts(
+        self,
+    ) -> tuple[h1_protocol.PoolBook[Any], Callable[[], ssl.SSLContext], Callable[[bool], None]]:
+        """What either native pool is made of: its book, TLS context source, statistics hook."""
+        return self._native_book(), self._native_tls, self._note_native
 
     def _native_book(self) -> h1_protocol.PoolBook[Any]:
         kw = self._pool_kwargs
@@ -448,20 +452,12 @@ class HttpcoreTransport:
         with self._lock:
             context = self._native_context
             if context is None:
-                env_override = self._trust_env and (
-                    os.environ.get("SSL_CERT_FILE") or os.environ.get("SSL_CERT_DIR")
-                )
-                if verify is True and self._cert is None and not env_override:
+                context = self._configured_tls()  # a context of its own, not _ssl()'s
+                if context is None:
                     import certifi
 
                     context = ssl.create_default_context()
                     context.load_verify_locations(certifi.where())
-                else:
-                    import httpx
-
-                    context = httpx.create_ssl_context(
-                        verify=verify, cert=self._cert, trust_env=self._trust_env
-                    )
                 context.set_alpn_protocols(["http/1.1"])
                 self._native_context = context
             return context
