@@ -99,6 +99,26 @@ _COLLECTION_ENDPOINTS: Final = frozenset({"count"})
 # --- keys -----------------------------------------------------------------------------------------
 
 
+_credential_names: dict[str, bool] = {}
+_CREDENTIAL_NAMES_MAX: Final = 1024
+
+
+def _credentials(pairs: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    """The pairs of ``pairs`` whose name may carry a credential (names remembered, bounded)."""
+    names = _credential_names
+    kept: list[tuple[str, str]] = []
+    for pair in pairs:
+        name = pair[0]
+        secret = names.get(name)
+        if secret is None:
+            secret = is_credential_header(name)
+            if len(names) < _CREDENTIAL_NAMES_MAX:
+                names[name] = secret
+        if secret:
+            kept.append(pair)
+    return tuple(kept)
+
+
 class CredentialHasher:
     """A keyed BLAKE2b digest of a request's credential headers (``Authorization`` …).
 
@@ -108,7 +128,7 @@ class CredentialHasher:
     explicitly then.
     """
 
-    __slots__ = ("_last", "_secret")
+    __slots__ = ("_last", "_last_digest", "_secret")
 
     def __init__(self, secret: bytes | None = None) -> None:
         if secret is not None and not 16 <= len(secret) <= 64:
@@ -116,6 +136,7 @@ class CredentialHasher:
                 "CredentialHasher secret must be 16 to 64 bytes", field="secret"
             )
         self._secret = secret if secret is not None else secrets.token_bytes(32)
+        self._last_digest: tuple[object, str] | None = None
         self._last: tuple[Request, CacheKey] | None = None
         """The last request keyed, and its key: ``cache`` and ``dedup`` key the same request
         object one after the other (one tuple, replaced whole: safe across threads)."""
@@ -123,14 +144,21 @@ class CredentialHasher:
     def digest(self, headers: Headers, extra: tuple[tuple[str, str], ...] = ()) -> str:
         """32 hex digits naming the credentials ``headers`` — and ``extra``, a call's
         ``extra_headers`` not merged yet — carry (the same for none)."""
+        carried = (_credentials(headers.items), _credentials(extra))
+        last = self._last_digest
+        if last is not None and last[0] == carried:
+            return last[1]
         blake = hashlib.blake2b(key=self._secret, digest_size=16)
-        for part, pairs in enumerate((headers.items, extra)):
+        for part, pairs in enumerate(carried):
             blake.update(b"|" * part)
             for name, value in pairs:
-                if is_credential_header(name):
-                    blake.update(f"{len(name)}:{name}{len(value)}:".encode())
-                    blake.update(value.encode("utf-8", "surrogateescape"))
-        return blake.hexdigest()
+                blake.update(f"{len(name)}:{name}{len(value)}:".encode())
+                blake.update(value.encode("utf-8", "surrogateescape"))
+        digest = blake.hexdigest()
+        # The last credentials and their digest (one tuple, replaced whole): a client sends
+        # the same key call after call. Only this hasher holds it, as the request did.
+        self._last_digest = (carried, digest)
+        return digest
 
     def key_of(self, request: Request) -> CacheKey:
         """:func:`request_key` (remembered for the last request asked about)."""
@@ -207,9 +235,25 @@ _RULES: Final[dict[tuple[str, ...], Literal["models", "files", "transcripts", "j
 }
 
 
+_routes: dict[tuple[str, str], Route] = {}
+_ROUTES_MAX: Final = 4096
+
+
 def route_of(path: str, base_path: str = "/v1") -> Route:
     """The route of ``path`` (the URL's full path; ``base_path`` is stripped when it starts
-    with it): ``/v1/files/abc`` → ``Route("/files/{id}", "files", "files/abc", "files")``."""
+    with it): ``/v1/files/abc`` → ``Route("/files/{id}", "files", "files/abc", "files")``.
+
+    Routes without an id (``/v1/models``, collections) are remembered, up to a bound: they are
+    what a hot loop asks for again and again; paths with ids are unbounded, so computed."""
+    found = _routes.get((path, base_path))
+    if found is None:
+        found = _route_of(path, base_path)
+        if found.item is None and len(_routes) < _ROUTES_MAX:
+            _routes[(path, base_path)] = found
+    return found
+
+
+def _route_of(path: str, base_path: str) -> Route:
     base = base_path.rstrip("/")
     if base and (path == base or path.startswith(base + "/")):
         path = path[len(base) :]

@@ -30,6 +30,7 @@ import contextlib
 import re
 from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import AbstractContextManager
+from contextvars import ContextVar
 from typing import Any, Final, Protocol, TypeAlias, TypeVar, cast, runtime_checkable
 
 import attrs
@@ -138,9 +139,22 @@ def sleep(seconds: float) -> Flow[None]:
     yield Sleep(seconds)
 
 
+_DRIVER_CLOCK: Final[ContextVar[Clock | None]] = ContextVar("soniox_driver_clock", default=None)
+"""The clock of the transport whose driver is running the current flow (None outside one)."""
+
+
 def get_clock() -> Flow[Clock]:
-    """``clock = yield from get_clock()``."""
-    clock: Clock = yield _GET_CLOCK
+    """``clock = yield from get_clock()``.
+
+    Under :func:`run_sync` / :func:`run_async` the driver's transport clock is known without
+    a round trip: the answer comes from the driver's context, so no :class:`GetClock` effect
+    has to bubble through every relay outside the asking middleware (two per cached GET on the
+    hot path). A flow stepped by hand — a sans-IO test — still sees the ``GetClock`` effect and
+    answers it with whatever clock it likes.
+    """
+    clock = _DRIVER_CLOCK.get()
+    if clock is None:
+        clock = yield _GET_CLOCK
     return clock
 
 
@@ -149,6 +163,14 @@ def get_clock() -> Flow[Clock]:
 
 def run_sync(flow: Flow[T], transport: Transport) -> T:
     """Run ``flow`` to completion, performing its effects with blocking calls."""
+    bound = _DRIVER_CLOCK.set(transport.clock)
+    try:
+        return _drive_sync(flow, transport)
+    finally:
+        _DRIVER_CLOCK.reset(bound)
+
+
+def _drive_sync(flow: Flow[T], transport: Transport) -> T:
     step: Stepper[Effect, T] = Stepper(flow)
     send_ = transport.send
     try:
@@ -169,6 +191,14 @@ def run_sync(flow: Flow[T], transport: Transport) -> T:
 
 async def run_async(flow: Flow[T], transport: Transport) -> T:
     """Run ``flow`` to completion, awaiting its effects (same flows as :func:`run_sync`)."""
+    bound = _DRIVER_CLOCK.set(transport.clock)
+    try:
+        return await _drive_async(flow, transport)
+    finally:
+        _DRIVER_CLOCK.reset(bound)
+
+
+async def _drive_async(flow: Flow[T], transport: Transport) -> T:
     step: Stepper[Effect, T] = Stepper(flow)
     asend = transport.asend
     try:
@@ -485,15 +515,26 @@ class Stack:
             return _NO_OPERATION
         if len(observers) == 1:
             return observers[0](name)
-        return _operations(name, observers)
+        # A hook with nothing to do answers a nullcontext (tracing without an OpenTelemetry
+        # SDK): left out, the usual case is one real context, entered as it is.
+        live = [context for hook in observers if not _idle(context := hook(name))]
+        if not live:
+            return _NO_OPERATION
+        if len(live) == 1:
+            return live[0]
+        return _operations(live)
 
 
 _NO_OPERATION: Final = contextlib.nullcontext()
 
 
+def _idle(context: AbstractContextManager[object]) -> bool:
+    return type(context) is contextlib.nullcontext
+
+
 @contextlib.contextmanager
-def _operations(name: str, observers: tuple[_Observe, ...]) -> Generator[None]:
+def _operations(contexts: list[AbstractContextManager[object]]) -> Generator[None]:
     with contextlib.ExitStack() as entered:
-        for hook in observers:
-            entered.enter_context(hook(name))
+        for context in contexts:
+            entered.enter_context(context)
         yield

@@ -36,7 +36,6 @@ from typing import Any, Final, Protocol, runtime_checkable
 import attrs
 
 from soniox.errors import ClientValidationError
-from soniox.middleware.driver import relay
 from soniox.middleware.engine import CallNext, Effect, Flow, Send, Sleep
 from soniox.middleware.observe import (
     Guard,
@@ -227,7 +226,7 @@ class Metrics:
         call = _Call(request, timer, self._on_attempt)
         started = timer()
         try:
-            response = yield from relay(call_next(request), call.around)
+            response = yield from call.watch(call_next(request))
         except BaseException as error:
             _emit(self._on_call, call.record(None, error, timer() - started))
             raise
@@ -280,7 +279,7 @@ def find_metrics(stack: Iterable[object], pool: PoolSource | None = None) -> Met
 
 
 class _Call:
-    """One call's tally while it runs; :meth:`around` is its relay policy."""
+    """One call's tally while it runs; :meth:`watch` relays the flow it tallies."""
 
     __slots__ = (
         "attempts",
@@ -315,22 +314,61 @@ class _Call:
             waits = self.waits = {}
         waits[reason] = waits.get(reason, 0.0) + seconds
 
-    def around(self, effect: Effect) -> Flow[Any]:
-        """The relay policy: an attempt for a ``Send``, else what the effect tells."""
-        if isinstance(effect, Send):
-            return self._attempt(effect)
-        return self._other(effect)
+    def watch(self, flow: Flow[Response]) -> Flow[Response]:
+        """``flow`` re-yielded effect by effect, each one tallied: what
+        :func:`~soniox.middleware.driver.relay` does with a policy, spelt
+        out because every call of the client runs it: a ``Send`` and a ``Note`` pass without
+        a generator or a stepper of their own."""
+        value: Any = None
+        error: BaseException | None = None
+        timer = self.timer
+        while True:
+            try:
+                effect = flow.send(value) if error is None else flow.throw(error)
+            except StopIteration as stop:
+                response: Response = stop.value
+                return response
+            value = error = None
+            try:
+                if isinstance(effect, Send):
+                    request = effect.request
+                    self._began(request)
+                    started = timer()
+                    try:
+                        answer: Response = yield effect
+                    except BaseException as failure:
+                        self._attempted(request, None, failure, timer() - started, None)
+                        raise
+                    value = answer
+                    self._attempted(
+                        request, answer.status, None, timer() - started, answer.http_version
+                    )
+                elif type(effect) is Note:
+                    self._noted(effect)
+                    value = yield effect
+                else:
+                    value = yield from self._other(effect)
+            except BaseException as failure:  # thrown into ``flow`` at its ``yield``
+                error = failure
+
+    def _began(self, request: Request) -> None:
+        self.attempts += 1
+        self.last_attempt = max(self.last_attempt, request.attempt)
+        forget_last_connection()
+
+    def _noted(self, note: Note) -> None:
+        if note.kind == "wait":
+            self.wait(note.detail, note.value)
+        elif note.kind == "cache":
+            self.cache = note.detail
+        elif note.kind == "dedup":
+            self.dedup = True
 
     def _other(self, effect: Effect) -> Flow[Any]:
         if isinstance(effect, Sleep):
             self.wait(getattr(effect, "reason", "retry"), effect.seconds)
         elif isinstance(effect, Note):
-            if effect.kind == "wait":
-                self.wait(effect.detail, effect.value)
-            elif effect.kind == "cache":
-                self.cache = effect.detail
-            elif effect.kind == "dedup":
-                self.dedup = True
+            self._noted(effect)
         else:
             reason = getattr(effect, "wait_reason", None)
             if isinstance(reason, str):
@@ -341,21 +379,6 @@ class _Call:
                 finally:
                     self.wait(reason, timer() - started)
         return (yield effect)
-
-    def _attempt(self, effect: Send) -> Flow[Response]:
-        timer = self.timer
-        request = effect.request
-        self.attempts += 1
-        self.last_attempt = max(self.last_attempt, request.attempt)
-        forget_last_connection()
-        started = timer()
-        try:
-            response: Response = yield effect
-        except BaseException as error:
-            self._attempted(request, None, error, timer() - started, None)
-            raise
-        self._attempted(request, response.status, None, timer() - started, response.http_version)
-        return response
 
     def _attempted(
         self,
