@@ -332,6 +332,11 @@ class SonioxConfig:
     """HTTP/1.1 on the SDK's own lane (sockets and asyncio, parsed by httptools' llhttp): about
     a tenth of httpcore's CPU per request. False carries HTTP/1.1 over httpcore + h11 instead
     (as a proxy always does)."""
+    native_http2: bool = True
+    """With ``http2``, HTTP/2 on the SDK's own lane (a small sans-IO connection on the
+    ``hpack`` package, sockets and asyncio): a third of the CPU of httpcore + ``h2`` per
+    request. False carries HTTP/2 over httpcore + ``h2`` (as a proxy or a user's
+    ``SSLContext`` always does)."""
     verify: bool | str | ssl.SSLContext = True
     proxy: str | None = None
     trust_env: bool = True
@@ -477,7 +482,7 @@ class SonioxConfig:
 
         ``SONIOX_API_KEY``, ``SONIOX_API_BASE_URL``, ``SONIOX_WEBSOCKET_URL``,
         ``SONIOX_PROFILE`` (one of :data:`PROFILES`), ``SONIOX_HTTP2`` (1/0, true/false),
-        ``SONIOX_NATIVE_HTTP1`` (1/0: the native HTTP/1.1 lane, or httpcore's), ``SONIOX_MAX_RETRIES``, ``SONIOX_TIMEOUT`` (read timeout, seconds).
+        ``SONIOX_NATIVE_HTTP1`` (1/0: the native HTTP/1.1 lane, or httpcore's), ``SONIOX_NATIVE_HTTP2`` (the same for HTTP/2), ``SONIOX_MAX_RETRIES``, ``SONIOX_TIMEOUT`` (read timeout, seconds).
         """
         source = os.environ if env is None else env
         profile = source.get("SONIOX_PROFILE", "production").strip().lower() or "production"
@@ -497,6 +502,8 @@ class SonioxConfig:
             values["http2"] = _env_bool("SONIOX_HTTP2", raw)
         if (raw := source.get("SONIOX_NATIVE_HTTP1")) is not None and raw.strip():
             values["native_http1"] = _env_bool("SONIOX_NATIVE_HTTP1", raw)
+        if (raw := source.get("SONIOX_NATIVE_HTTP2")) is not None and raw.strip():
+            values["native_http2"] = _env_bool("SONIOX_NATIVE_HTTP2", raw)
         if (raw := source.get("SONIOX_MAX_RETRIES")) is not None and raw.strip():
             values["max_retries"] = _env_number("SONIOX_MAX_RETRIES", raw, int)
         if (raw := source.get("SONIOX_TIMEOUT")) is not None and raw.strip():

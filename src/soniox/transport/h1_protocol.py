@@ -28,6 +28,7 @@ __all__ = [
     "chunk",
     "origin_of",
     "request_head",
+    "valid_field_name",
 ]
 
 Origin: TypeAlias = tuple[str, str, int]
@@ -43,6 +44,17 @@ _VALID_NAMES: set[bytes] = set()
 """Header names already checked (a client sends the same few names again and again)."""
 
 
+def valid_field_name(name: bytes) -> bool:
+    """Whether ``name`` is an HTTP token (checked names are remembered, up to a bound)."""
+    if name in _VALID_NAMES:
+        return True
+    if not _TOKEN.fullmatch(name):
+        return False
+    if len(_VALID_NAMES) < 256:
+        _VALID_NAMES.add(name)
+    return True
+
+
 def request_head(method: str, target: str, headers: list[tuple[bytes, bytes]]) -> bytes:
     """The request line and header block, ready to write.
 
@@ -51,11 +63,8 @@ def request_head(method: str, target: str, headers: list[tuple[bytes, bytes]]) -
     naming the header, never its value (it may be a credential)."""
     lines = [f"{method} {target} HTTP/1.1".encode("ascii")]
     for name, value in headers:
-        if name not in _VALID_NAMES:
-            if not _TOKEN.fullmatch(name):
-                raise ClientValidationError(f"invalid HTTP header name {name!r}", field="headers")
-            if len(_VALID_NAMES) < 256:
-                _VALID_NAMES.add(name)
+        if not valid_field_name(name):
+            raise ClientValidationError(f"invalid HTTP header name {name!r}", field="headers")
         lines.append(name + b": " + value)
     lines.append(b"\r\n")
     head = b"\r\n".join(lines)

@@ -80,6 +80,7 @@ from soniox.errors import (
 )
 
 from . import _http2_pools, h1, h1_protocol
+from . import h2 as h2_lane
 from ._exchange import BodyDecoding, Exchange, Lane, lost, not_sent
 from .base import SYSTEM_CLOCK, Clock, attempt_timeout, timeout_error
 from .request import URL, Request, StreamBody, Timeout
@@ -129,6 +130,7 @@ class HttpcoreTransport:
         trust_env: bool = True,
         accept_encoding: bool = True,
         native_http1: bool = True,
+        native_http2: bool = True,
         clock: Clock | None = None,
     ) -> None:
         self._timeout = timeout or Timeout()
@@ -169,6 +171,16 @@ class HttpcoreTransport:
         self._native_sync: h1.H1Pool | None = None
         self._native_async: h1.AsyncH1Pool | None = None
         self._native_context: ssl.SSLContext | None = None
+        # The native HTTP/2 lane (h2.py): the HTTP/2 lanes' requests with a body in memory,
+        # unless a proxy or a user's SSLContext is set (or it is turned off).
+        self._native_h2 = (
+            native_http2 and http2 and proxy is None and not isinstance(verify, ssl.SSLContext)
+        )
+        self._h2_sync: h2_lane.H2Pool | None = None
+        self._h2_async: h2_lane.AsyncH2Pool | None = None
+        self._h2_context: ssl.SSLContext | None = None
+        self._http1_only: set[h1_protocol.Origin] = set()
+        """Origins whose server did not choose ``h2`` by ALPN: HTTP/1.1 carries them."""
 
     @classmethod
     def from_config(cls, config: SonioxConfig, *, clock: Clock | None = None) -> HttpcoreTransport:
@@ -186,6 +198,7 @@ class HttpcoreTransport:
             http2=config.http2,
             http2_max_body=config.http2_max_body,
             native_http1=config.native_http1,
+            native_http2=config.native_http2,
             verify=config.verify,
             proxy=config.proxy,
             trust_env=config.trust_env,
@@ -212,7 +225,10 @@ class HttpcoreTransport:
         length = request.body_length
         if length is None or length > self.http2_max_body:
             return "h1"
-        return "h2" if request.url.scheme == "https" else "h2c"
+        url = request.url
+        if self._http1_only and h1_protocol.origin_of(url) in self._http1_only:
+            return "h1"
+        return "h2" if url.scheme == "https" else "h2c"
 
     def _configured_tls(self) -> ssl.SSLContext | None:
         """A new TLS context for what ``verify``/``cert``/``SSL_CERT_*`` ask beyond the
@@ -359,8 +375,34 @@ class HttpcoreTransport:
         exchange = Exchange(request, "h1", limits, self._clock, self._accept_encoding)
         return exchange, h1_protocol.request_head(request.method, url.target, raw), chunked
 
+    def _native2(self, request: Request) -> tuple[Exchange, h2_lane.H2Request] | None:
+        """The attempt and stream when the native HTTP/2 lane carries ``request``; None when
+        another does (HTTP/1.1, a proxy, a user's SSLContext, a body not in memory)."""
+        if not self._native_h2:
+            return None
+        lane = self.lane(request)
+        body = request.body
+        if lane == "h1" or not (body is None or isinstance(body, bytes)):
+            return None
+        limits = attempt_timeout(request, self._timeout, self._clock)
+        url = request.url
+        fields = self._headers(request, url)
+        exchange = Exchange(request, lane, limits, self._clock, self._accept_encoding)
+        return exchange, h2_lane.request_of(exchange, self._origin(url)[2], fields, body)
+
+    def _refused_h2(self, request: Request) -> None:
+        """The server did not choose ``h2`` by ALPN: its origin rides HTTP/1.1 from now on."""
+        with self._lock:
+            self._http1_only.add(h1_protocol.origin_of(request.url))
+
     # --- the two shells: only the I/O calls (the logic is Exchange's and _Attempt's) ----------
     def send(self, request: Request) -> Response:
+        native2 = self._native2(request)
+        if native2 is not None:
+            try:
+                return self._h2_sync_pool().send(*native2)
+            except h2_lane.NotH2:
+                self._refused_h2(request)
         native = self._native(request)
         if native is not None:
             exchange, head, chunked = native
@@ -383,6 +425,12 @@ class HttpcoreTransport:
         return attempt.read(hresp, data)
 
     async def asend(self, request: Request) -> Response:
+        native2 = self._native2(request)
+        if native2 is not None:
+            try:
+                return await self._h2_async_pool().send(*native2)
+            except h2_lane.NotH2:
+                self._refused_h2(request)
         native = self._native(request)
         if native is not None:
             exchange, head, chunked = native
@@ -425,6 +473,44 @@ class HttpcoreTransport:
                 pool = self._native_async
         return pool
 
+    # --- the native HTTP/2 lane ---------------------------------------------------------------
+    def _h2_sync_pool(self) -> h2_lane.H2Pool:
+        pool = self._h2_sync
+        if pool is None:
+            with self._lock:
+                self._check_open()
+                if self._h2_sync is None:
+                    self._h2_sync = h2_lane.H2Pool(*self._h2_parts())
+                pool = self._h2_sync
+        return pool
+
+    def _h2_async_pool(self) -> h2_lane.AsyncH2Pool:
+        pool = self._h2_async
+        if pool is None:
+            with self._lock:
+                self._check_open()
+                if self._h2_async is None:
+                    self._h2_async = h2_lane.AsyncH2Pool(*self._h2_parts())
+                pool = self._h2_async
+        return pool
+
+    def _h2_parts(
+        self,
+    ) -> tuple[Callable[[], ssl.SSLContext], Callable[[bool], None], int | None, float | None]:
+        kw = self._pool_kwargs
+        return self._h2_tls, self._note_native, kw["max_connections"], kw["keepalive_expiry"]
+
+    def _h2_tls(self) -> ssl.SSLContext:
+        """The native HTTP/2 lane's TLS context, its own, offering ``h2`` then ``http/1.1`` by
+        ALPN (a server that picks HTTP/1.1 is remembered and gets the HTTP/1.1 lane)."""
+        with self._lock:
+            context = self._h2_context
+            if context is None:
+                context = self._configured_tls() or _default_tls()
+                context.set_alpn_protocols(["h2", "http/1.1"])
+                self._h2_context = context
+            return context
+
     def _native_parts(
         self,
     ) -> tuple[h1_protocol.PoolBook[Any], Callable[[], ssl.SSLContext], Callable[[bool], None]]:
@@ -452,12 +538,8 @@ class HttpcoreTransport:
         with self._lock:
             context = self._native_context
             if context is None:
-                context = self._configured_tls()  # a context of its own, not _ssl()'s
-                if context is None:
-                    import certifi
-
-                    context = ssl.create_default_context()
-                    context.load_verify_locations(certifi.where())
+                # a context of its own, not _ssl()'s
+                context = self._configured_tls() or _default_tls()
                 context.set_alpn_protocols(["http/1.1"])
                 self._native_context = context
             return context
@@ -507,6 +589,14 @@ class HttpcoreTransport:
                 open_, idle = open_ + seen.open, idle + seen.idle
             lanes[lane] = LaneStats(open=open_, idle=idle)
         opened = counters[0]
+        for native2 in (self._h2_sync, self._h2_async):
+            if native2 is not None:
+                opened += native2.opened
+                for lane, (open_, idle) in native2.stats().items():
+                    seen = lanes.get(lane)
+                    if seen is not None:
+                        open_, idle = open_ + seen.open, idle + seen.idle
+                    lanes[lane] = LaneStats(open=open_, idle=idle)
         for native in (self._native_sync, self._native_async):
             if native is not None:
                 open_, idle = native.stats()
@@ -519,7 +609,7 @@ class HttpcoreTransport:
 
     def prewarm_lane(self, url: URL) -> Lane:
         """The lane small requests to ``url`` ride, which :meth:`prewarm` fills."""
-        if not self.http2:
+        if not self.http2 or (self._http1_only and h1_protocol.origin_of(url) in self._http1_only):
             return "h1"
         return "h2" if url.scheme == "https" else "h2c"
 
@@ -567,6 +657,10 @@ class HttpcoreTransport:
         target = URL.parse(url) if isinstance(url, str) else url
         if self._native_h1 and self.prewarm_lane(target) == "h1":
             return self._native_prewarm(target, connections)
+        if self._native_h2 and self.prewarm_lane(target) != "h1":
+            origin, exchange, wanted = self._native_plan(target, connections)
+            opened = self._h2_sync_pool().prewarm(origin, exchange) if wanted else 0
+            return self._native_count([None] * opened)
         plan = self._prewarm_plan(url, connections, self._sync_pool)
         if plan is None:
             return 0
@@ -583,6 +677,10 @@ class HttpcoreTransport:
         target = URL.parse(url) if isinstance(url, str) else url
         if self._native_h1 and self.prewarm_lane(target) == "h1":
             return await self._native_aprewarm(target, connections)
+        if self._native_h2 and self.prewarm_lane(target) != "h1":
+            origin, exchange, wanted = self._native_plan(target, connections)
+            opened = await self._h2_async_pool().prewarm(origin, exchange) if wanted else 0
+            return self._native_count([None] * opened)
         plan = self._prewarm_plan(url, connections, self._async_pool)
         if plan is None:
             return 0
@@ -705,8 +803,11 @@ class HttpcoreTransport:
             pool.close()
         with self._lock:
             native, self._native_sync = self._native_sync, None
+            native2, self._h2_sync = self._h2_sync, None
         if native is not None:
             native.close()
+        if native2 is not None:
+            native2.close()
         self._closed = True
 
     async def aclose(self) -> None:
@@ -715,8 +816,11 @@ class HttpcoreTransport:
             await apool.aclose()
         with self._lock:
             native, self._native_async = self._native_async, None
+            native2, self._h2_async = self._h2_async, None
         if native is not None:
             await native.aclose()
+        if native2 is not None:
+            await native2.aclose()
         self.close()
 
     def __repr__(self) -> str:
@@ -892,6 +996,15 @@ def _catching(
     except BaseException as exc:
         return exc
     return None
+
+
+def _default_tls() -> ssl.SSLContext:
+    """The system's TLS defaults with certifi's CA bundle (what httpcore uses by default)."""
+    import certifi
+
+    context = ssl.create_default_context()
+    context.load_verify_locations(certifi.where())
+    return context
 
 
 def _sync_content(request: Request) -> bytes | Iterable[bytes] | None:
