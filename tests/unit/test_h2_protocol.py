@@ -383,3 +383,16 @@ def test_the_preface_starts_the_output() -> None:
     frames = parse_frames(bytearray(output[len(PREFACE) :]))
     assert frames[0][0] == 0x4
     assert b"\x00\x02\x00\x00\x00\x00" in frames[0][3]
+
+
+def test_a_streamed_request_read_whole_after_all_grows_its_window_again() -> None:
+    """read_whole(): an error answer to a streamed request is credited as it arrives."""
+    client = H2Client(stream_window=1000)
+    stream = client.open(b"GET", b"http", b"h", b"/", [], None, streamed=True)
+    client.output()
+    headers = hf.HeadersFrame(stream.id, hpack.Encoder().encode([(b":status", b"500")]))
+    headers.flags.add("END_HEADERS")
+    client.receive(headers.serialize() + hf.DataFrame(stream.id, b"e" * 600).serialize())
+    client.read_whole(stream)
+    frames = parse_frames(bytearray(client.output()))
+    assert (WINDOW_UPDATE, 0, stream.id, (600).to_bytes(4, "big")) in frames

@@ -431,6 +431,11 @@ class H2Pool(_Pool):
             return exchange.streaming(
                 stream.status, stream.headers, _VERSION, body.decoded(), on_close=body.close
             )
+        if stream.streamed:
+            with conn.cond:
+                conn.client.read_whole(stream)
+                with contextlib.suppress(OSError):
+                    conn.flush(timeouts.write)
         self._wait(conn, stream, exchange, "body")
         with conn.cond:
             data = conn.client.take(stream)
@@ -764,6 +769,9 @@ class AsyncH2Pool(_Pool):
             return exchange.streaming(
                 stream.status, stream.headers, _VERSION, body.decoded(), on_aclose=body.aclose
             )
+        if stream.streamed:
+            conn.client.read_whole(stream)
+            conn.wire.flush()
         await self._wait(conn, stream, exchange, "body")
         data = conn.client.take(stream)
         self._settle(conn)

@@ -488,6 +488,13 @@ class H2Client:
             self._credit(stream, len(data))
         return data
 
+    def read_whole(self, stream: H2Stream) -> None:
+        """The caller reads ``stream``'s answer whole after all (an error status on a streamed
+        request): its window follows what arrives again, starting with what is there."""
+        if stream.streamed:
+            stream.streamed = False
+            self._credit(stream, sum(len(chunk) for chunk in stream.chunks))
+
     def _credit(self, stream: H2Stream, size: int) -> None:
         """``size`` bytes of ``stream`` were consumed: grow its window back once half of it is
         owed (one WINDOW_UPDATE per half window, not one per frame)."""
