@@ -121,6 +121,8 @@ class Flight:
             if self._condition is not None:
                 self._condition.notify_all()
             loops, self._loops = self._loops, []
+        if not loops:
+            return
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:

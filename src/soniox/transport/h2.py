@@ -206,20 +206,90 @@ def _by_lane(connections: Iterable[tuple[Origin, bool]]) -> dict[str, tuple[int,
 # --- the sync pool ---------------------------------------------------------------------------
 
 
+class _Gate:
+    """One parked thread's wake-up: a bare lock held until opened (cheaper than an Event,
+    which builds a Condition). Opened at most once, under the connection's lock."""
+
+    __slots__ = ("_lock", "opened")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._lock.acquire()
+        self.opened = False
+
+    def open(self) -> None:
+        if not self.opened:
+            self.opened = True
+            self._lock.release()
+
+    def wait(self, timeout: float | None) -> None:
+        self._lock.acquire(timeout=-1 if timeout is None else max(timeout, 0.0))
+
+
 class _SyncConnection:
-    __slots__ = ("client", "cond", "idle_since", "origin", "reading", "requests", "sock")
+    """A connection threads share. ``lock`` guards the connection's state and writes; one
+    thread at a time reads (``reading``), the others are parked, each on its own event, and
+    woken only when their stream changed or the reader role is theirs to take: with 100
+    threads on a connection, a read wakes the few it concerns, not all 100."""
+
+    __slots__ = (
+        "client",
+        "idle_since",
+        "lock",
+        "origin",
+        "parked",
+        "reading",
+        "requests",
+        "sock",
+    )
 
     def __init__(self, origin: Origin, sock: socket.socket, client: H2Client) -> None:
         self.origin = origin
         self.sock = sock
         self.client = client
-        self.cond = threading.Condition(threading.Lock())
+        self.lock = threading.Lock()
         self.reading = False
+        self.parked: dict[H2Stream, _Gate] = {}
         self.requests = 0
         self.idle_since = time.monotonic()
 
+    def wake(self, streams: Iterable[H2Stream]) -> None:
+        """Wake the threads parked on ``streams`` (holding ``lock``)."""
+        parked = self.parked
+        for stream in streams:
+            gate = parked.get(stream)
+            if gate is not None:
+                gate.open()
+
+    def hand_off(self) -> None:
+        """Nobody reads: wake one parked thread to take the reader role (holding ``lock``)."""
+        if not self.reading:
+            for gate in self.parked.values():
+                if not gate.opened:
+                    gate.open()
+                    return
+
+    def park(self, stream: H2Stream, timeout: float | None) -> None:
+        """Wait (``lock`` released meanwhile) until woken or ``timeout`` passes."""
+        gate = self.parked[stream] = _Gate()
+        self.lock.release()
+        try:
+            gate.wait(timeout)
+        finally:
+            self.lock.acquire()
+            del self.parked[stream]
+
+    def settled(self) -> bool:
+        """After a request (holding ``lock``): note idleness; True when the connection can
+        carry nothing more."""
+        client = self.client
+        if not client.idle:
+            return False
+        self.idle_since = time.monotonic()
+        return not client.reusable
+
     def flush(self, timeout: float | None) -> None:
-        """Write what the connection owes (holding ``cond``); a failed write loses it."""
+        """Write what the connection owes (holding ``lock``); a failed write loses it."""
         out = self.client.output()
         if not out:
             return
@@ -227,15 +297,14 @@ class _SyncConnection:
             self.sock.settimeout(timeout)
             self.sock.sendall(out)
         except OSError as exc:
-            self.client.lost(f"writing failed: {exc!r}")
-            self.cond.notify_all()
+            self.wake(self.client.lost(f"writing failed: {exc!r}"))
             raise
 
     def pump(self, timeout: float | None, write_timeout: float | None) -> None:
-        """Read once (releasing ``cond`` meanwhile), feed it in, write what is owed, wake the
-        other waiters. Raises TimeoutError if nothing came within ``timeout``."""
+        """Read once (releasing ``lock`` meanwhile), feed it in, write what is owed, wake the
+        threads whose streams changed. Raises TimeoutError if nothing came within ``timeout``."""
         self.reading = True
-        self.cond.release()
+        self.lock.release()
         error: OSError | None = None
         data = b""
         try:
@@ -246,23 +315,22 @@ class _SyncConnection:
         except OSError as exc:
             error = exc
         finally:
-            self.cond.acquire()
+            self.lock.acquire()
             self.reading = False
-            self.cond.notify_all()
         client = self.client
         if error is not None:
-            client.lost(f"connection failed: {error!r}")
+            self.wake(client.lost(f"connection failed: {error!r}"))
         elif not data:
-            client.lost("the server closed the connection")
+            self.wake(client.lost("the server closed the connection"))
         else:
-            client.receive(data)
+            self.wake(client.receive(data))
             with contextlib.suppress(OSError):
                 self.flush(write_timeout)
 
     def refresh(self, write_timeout: float | None) -> None:
         """An idle connection before reuse: read what the server sent meanwhile (SETTINGS,
         PING, a GOAWAY, the end of the connection) without waiting."""
-        with self.cond:
+        with self.lock:
             if self.reading:
                 return
             sock = self.sock
@@ -298,6 +366,8 @@ class H2Pool(_Pool):
         super().__init__(tls, note, max_connections, keepalive_expiry)
         self._conns: dict[Origin, list[_SyncConnection]] = {}
         self._connecting: dict[Origin, _Dial] = {}
+        self._waiting = 0
+        """Requests waiting in :meth:`_checkout` (for a dial, or room in a full pool)."""
 
     def _count(self) -> int:
         return sum(len(conns) for conns in self._conns.values()) + len(self._connecting)
@@ -328,6 +398,12 @@ class H2Pool(_Pool):
 
     def _checkout(self, origin: Origin, exchange: Exchange) -> tuple[_SyncConnection, bool]:
         """A connection that can take a stream now (True: opened for this request)."""
+        # The fast path, without the pool's lock: a busy connection with room (alive: it is
+        # carrying streams; not expired: not idle). Anything else goes the careful way below.
+        for busy in self._conns.get(origin, ()):
+            client = busy.client
+            if not client.idle and client.available:
+                return busy, False
         timeouts = exchange.limits[0]
         pool_deadline = None if timeouts.pool is None else time.monotonic() + timeouts.pool
         while True:
@@ -350,7 +426,11 @@ class H2Pool(_Pool):
                     left = None if pool_deadline is None else pool_deadline - time.monotonic()
                     if left is not None and left <= 0:
                         raise timeout_error(exchange.request, "pool", exchange.limits)
-                    self._lock.wait(left)
+                    self._waiting += 1
+                    try:
+                        self._lock.wait(left)
+                    finally:
+                        self._waiting -= 1
                     if dial is not None and dial.done:
                         dial.raise_for(exchange)
             for conn in stale:
@@ -410,78 +490,102 @@ class H2Pool(_Pool):
     # one request
     def send(self, exchange: Exchange, request: H2Request) -> Response:
         origin = origin_of(exchange.request.url)
-        timeouts = exchange.limits[0]
+        write = exchange.limits[0].write
+        streaming = False
+        data = b""
+        failure: SonioxError | None = None
         while True:
             conn, new = self._checkout(origin, exchange)
-            with conn.cond:
+            # One hold of the connection's lock for the whole exchange (released while this
+            # thread reads or is parked): with many threads on a connection, every extra
+            # acquisition is a contended one.
+            with conn.lock:
                 if not conn.client.available:
                     continue
                 stream = request.open(conn.client, exchange.request.options.stream)
                 conn.requests += 1
                 try:
-                    conn.flush(timeouts.write)
+                    conn.flush(write)
                 except OSError as exc:
-                    self._settle(conn)
-                    raise _failure(exc, exchange, "write") from exc
+                    failure = _failure(exc, exchange, "write")
+                else:
+                    failure = self._await(conn, stream, exchange, "head")
+                    streaming = failure is None and exchange.streams(stream.status)
+                    if failure is None and not streaming:
+                        if stream.streamed:
+                            conn.client.read_whole(stream)
+                            with contextlib.suppress(OSError):
+                                conn.flush(write)
+                        failure = self._await(conn, stream, exchange, "body")
+                        data = conn.client.take(stream)
+                finished = None if streaming else conn.settled()
                 break
         self._note(new)
-        self._wait(conn, stream, exchange, "head")
-        if exchange.streams(stream.status):
+        if finished is not None:
+            self._release(conn, finished)
+        if failure is not None:
+            raise failure
+        if streaming:
             body = _SyncBody(self, conn, stream, exchange)
             return exchange.streaming(
                 stream.status, stream.headers, _VERSION, body.decoded(), on_close=body.close
             )
-        if stream.streamed:
-            with conn.cond:
-                conn.client.read_whole(stream)
-                with contextlib.suppress(OSError):
-                    conn.flush(timeouts.write)
-        self._wait(conn, stream, exchange, "body")
-        with conn.cond:
-            data = conn.client.take(stream)
-        self._settle(conn)
         return exchange.read(stream.status, stream.headers, _VERSION, data)
 
-    def _wait(
+    def _await(
         self, conn: _SyncConnection, stream: H2Stream, exchange: Exchange, phase: str
-    ) -> None:
-        """Until ``stream`` is answered (``head``) or complete (``body``): read, or let the
-        reading thread read. Raises the stream's failure, or a read timeout (the stream is then
-        cancelled)."""
+    ) -> SonioxError | None:
+        """Holding ``conn.lock``: until ``stream`` is answered (``head``), has a chunk
+        (``chunk``) or is complete (``body``) — read, or be parked while another thread reads.
+        Returns the stream's failure, or a read timeout (the stream is then cancelled)."""
         limit, write = exchange.limits[0].read, exchange.limits[0].write
         deadline = None if limit is None else time.monotonic() + limit
         ready = _ready(stream, phase)
-        timed_out = False
-        with conn.cond:
+        try:
             while not ready():
                 left = None if deadline is None else deadline - time.monotonic()
                 try:
                     if left is not None and left <= 0:
                         raise TimeoutError
                     if conn.reading:
-                        conn.cond.wait(left)
+                        conn.park(stream, left)
                     else:
                         conn.pump(left, write)
                 except TimeoutError:
-                    timed_out = True
                     conn.client.cancel(stream)
                     with contextlib.suppress(OSError):
                         conn.flush(write)
-                    break
-        if timed_out:
-            self._settle(conn)
-            raise timeout_error(exchange.request, "read", exchange.limits)
+                    return timeout_error(exchange.request, "read", exchange.limits)
+        finally:
+            conn.hand_off()
         if stream.failure is not None:
-            self._settle(conn)
-            raise _stream_error(stream, exchange, phase)
+            return _stream_error(stream, exchange, phase)
+        return None
+
+    def _wait(
+        self, conn: _SyncConnection, stream: H2Stream, exchange: Exchange, phase: str
+    ) -> None:
+        """:meth:`_await` for a streamed body's reader (which holds no lock): raises."""
+        with conn.lock:
+            failure = self._await(conn, stream, exchange, phase)
+            finished = conn.settled() if failure is not None else None
+        if finished is not None:
+            self._release(conn, finished)
+        if failure is not None:
+            raise failure
 
     def _settle(self, conn: _SyncConnection) -> None:
         """After a request: drop the connection if it can carry nothing more, note idleness."""
-        with conn.cond:
-            idle = conn.client.idle
-            finished = idle and not conn.client.reusable
-            if idle:
-                conn.idle_since = time.monotonic()
+        with conn.lock:
+            finished = conn.settled()
+        self._release(conn, finished)
+
+    def _release(self, conn: _SyncConnection, finished: bool) -> None:
+        """A request left ``conn``; ``finished``: it can carry nothing more (closed here).
+        The pool's lock only when that matters: a finished connection, or requests waiting
+        for room in a full pool."""
+        if not finished and not self._waiting:
+            return
         with self._lock:
             if finished:
                 group = self._conns.get(conn.origin)
@@ -526,7 +630,7 @@ class _SyncBody:
     def _chunks(self) -> Iterator[bytes]:
         conn, stream = self._conn, self._stream
         while True:
-            with conn.cond:
+            with conn.lock:
                 data = conn.client.take(stream)
                 with contextlib.suppress(OSError):
                     conn.flush(self._exchange.limits[0].write)  # the window update, if due
@@ -547,7 +651,7 @@ class _SyncBody:
     def close(self) -> None:
         conn, stream = self._conn, self._stream
         if not stream.done:
-            with conn.cond:
+            with conn.lock:
                 conn.client.cancel(stream)
                 with contextlib.suppress(OSError):
                     conn.flush(self._exchange.limits[0].write)
