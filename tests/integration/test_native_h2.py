@@ -479,3 +479,22 @@ def test_requests_waiting_on_a_failed_connect_fail_alike(mode: str) -> None:
         assert transport.pool_stats().opened == 0
 
     run(mode, scenario)
+
+
+def test_threads_waiting_on_a_connection_that_is_lost_all_fail_and_none_hangs(
+    serve: Callable[..., H2Server],
+) -> None:
+    """20 threads in flight when the server hangs up: each gets ResponseLostError, promptly."""
+
+    def hang_up(reply: Reply, head: dict[bytes, bytes], body: bytes) -> None:
+        reply.hang_up()
+
+    server = serve(hang_up)
+    transport = HttpcoreTransport(timeout=LIMITS, http2=True)
+    try:
+        with ThreadPoolExecutor(20) as workers:
+            futures = [workers.submit(transport.send, get(server.url())) for _ in range(20)]
+            outcomes = [future.exception(timeout=5) for future in futures]
+        assert all(isinstance(outcome, ResponseLostError) for outcome in outcomes)
+    finally:
+        transport.close()
