@@ -183,8 +183,9 @@ def main() -> None:
         "bound by the emulator too (one pure-Python process), so they show how well each client "
         "keeps it busy: raw httpx over HTTP/1.1 opens up to 100 connections and the default "
         "keep-alive limit (20) closes 80 after every burst; HTTP/2 multiplexes on one "
-        "connection, at the price of pure-Python h2/hpack on both sides, so the HTTP/2 rows "
-        "move by about +-15 % between runs on this shared 2-core machine."
+        "connection (the emulator's side runs the pure-Python h2 library; ours, the SDK's own "
+        "HTTP/2 lane), so the HTTP/2 rows move by about +-15 % between runs on this shared "
+        "2-core machine."
     )
     print(body)
     if not args.no_record:

@@ -132,3 +132,11 @@ def test_compose_stack_example_edits_the_stack_by_name() -> None:
     assert "calls → retry → attempts" in out
     assert "calls seen outside retry: 1, attempts inside: 2" in out
     assert "metrics: 1 call, 2 attempts" in out
+
+
+def test_http2_example_multiplexes_on_one_connection_either_lane() -> None:
+    """examples/http2.py: HTTP/2 on the native lane and on httpcore, one connection each."""
+    out = run_example("http2.py")
+    assert "native HTTP/2 lane: HTTP/2, 40 of 40 concurrent calls answered 200" in out
+    assert "httpcore + h2: HTTP/2, 40 of 40 concurrent calls answered 200" in out
+    assert out.count("connections opened: 1") == 2
