@@ -11,10 +11,11 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import TypeVar
 
 import pytest
+from lane_support import Send, read_body, run
 
 from soniox.client import AsyncSonioxClient, SonioxClient
 from soniox.config import SonioxConfig
@@ -42,7 +43,6 @@ from soniox.transport.httpcore_transport import (
 from soniox.transport.response import Response
 
 T = TypeVar("T")
-LIMITS = Timeout(connect=2.0, read=2.0, write=2.0, pool=2.0)
 BIG = 8 * 1024 * 1024
 """An upload larger than the loopback socket buffers, so the writer blocks on the server."""
 
@@ -228,30 +228,6 @@ def free_port() -> int:
 
 # --- running a scenario with the sync or the async transport ----------------------------------
 
-Send = Callable[[Request], Awaitable[Response]]
-
-
-def run(
-    mode: str,
-    scenario: Callable[[HttpcoreTransport, Send], Awaitable[T]],
-    timeout: Timeout = LIMITS,
-    **options: Any,
-) -> T:
-    """Run ``scenario`` with a fresh transport whose ``send`` is the sync one (blocking the
-    loop, which only sleeps meanwhile) or ``asend``; the transport is closed after."""
-    transport = HttpcoreTransport(timeout=timeout, **options)
-
-    async def send_sync(request: Request) -> Response:
-        return transport.send(request)
-
-    async def main() -> T:
-        try:
-            return await scenario(transport, transport.asend if mode == "async" else send_sync)
-        finally:
-            await transport.aclose()
-
-    return asyncio.run(main())
-
 
 async def wait_until(check: Callable[[], bool], limit: float = 3.0) -> None:
     """Poll ``check`` until it holds (failing after ``limit`` seconds)."""
@@ -263,13 +239,6 @@ async def wait_until(check: Callable[[], bool], limit: float = 3.0) -> None:
 
 def get(url: URL, *, stream: bool = False) -> Request:
     return Request("GET", url, options=RequestOptions(stream=stream))
-
-
-async def read_body(mode: str, response: Response) -> bytes:
-    """A streamed body, read chunk by chunk the way ``mode`` does."""
-    if mode == "async":
-        return b"".join([chunk async for chunk in response.aiter_bytes()])
-    return b"".join(response.iter_bytes())
 
 
 # --- connection reuse ---------------------------------------------------------------------------

@@ -22,15 +22,14 @@ import h2.errors
 import h2.events
 import pytest
 import trustme
+from lane_support import LIMITS, Send, read_body
+from lane_support import run as run_lane
 
 from soniox.emulator import Emulator
 from soniox.errors import ReadTimeoutError, RequestNotSentError, ResponseLostError
 from soniox.transport import URL, HttpcoreTransport, Request, RequestOptions, Timeout
-from soniox.transport.response import Response
 
 T = TypeVar("T")
-LIMITS = Timeout(connect=2.0, read=2.0, write=2.0, pool=2.0)
-Send = Callable[[Request], Awaitable[Response]]
 
 
 def run(
@@ -39,29 +38,12 @@ def run(
     timeout: Timeout = LIMITS,
     **options: Any,
 ) -> T:
-    """Run ``scenario`` with a fresh HTTP/2 transport, its sync ``send`` or ``asend``."""
-    transport = HttpcoreTransport(timeout=timeout, http2=True, **options)
-
-    async def send_sync(request: Request) -> Response:
-        return transport.send(request)
-
-    async def main() -> T:
-        try:
-            return await scenario(transport, transport.asend if mode == "async" else send_sync)
-        finally:
-            await transport.aclose()
-
-    return asyncio.run(main())
+    """:func:`lane_support.run` with HTTP/2 on."""
+    return run_lane(mode, scenario, timeout, http2=True, **options)
 
 
 def get(url: str, *, stream: bool = False) -> Request:
     return Request("GET", URL.parse(url), options=RequestOptions(stream=stream))
-
-
-async def read_body(mode: str, response: Response) -> bytes:
-    if mode == "async":
-        return b"".join([chunk async for chunk in response.aiter_bytes()])
-    return b"".join(response.iter_bytes())
 
 
 # --- a scripted HTTP/2 server (the h2 library, a thread per connection) -------------------------

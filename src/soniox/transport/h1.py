@@ -63,7 +63,7 @@ from .h1_protocol import (
 )
 from .response import Response
 
-__all__ = ["AsyncH1Pool", "H1Pool"]
+__all__ = ["AsyncH1Pool", "H1Pool", "settle_transport"]
 
 _READ_SIZE: Final = 65536
 _COALESCE: Final = 16384
@@ -253,6 +253,21 @@ def _check_alpn(tls: ssl.SSLSocket | ssl.SSLObject | None) -> None:
     chosen = None if tls is None else tls.selected_alpn_protocol()
     if chosen not in (None, "http/1.1"):
         raise ConnectionError(f"the server chose {chosen!r} by ALPN, not http/1.1")
+
+
+def settle_transport(transport: asyncio.Transport, check: Callable[[Any], None] | None) -> None:
+    """A new asyncio connection made ready: the server's ALPN choice checked by ``check`` (the
+    connection aborted if it raises ``ConnectionError``), Nagle's algorithm off."""
+    if check is not None:
+        try:
+            check(transport.get_extra_info("ssl_object"))
+        except ConnectionError:
+            transport.abort()
+            raise
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 def _connect_sync(
@@ -688,16 +703,7 @@ class AsyncH1Pool(_Exchanges[_AsyncConnection]):
             )
         transport = wire.transport
         if transport is not None:
-            if tls is not None:
-                try:
-                    _check_alpn(transport.get_extra_info("ssl_object"))
-                except ConnectionError:
-                    transport.abort()
-                    raise
-            sock = transport.get_extra_info("socket")
-            if sock is not None:
-                with contextlib.suppress(OSError):
-                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            settle_transport(transport, _check_alpn if tls is not None else None)
         with self._lock:
             self.opened += 1
         return _AsyncConnection(origin, wire, loop)

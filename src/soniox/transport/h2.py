@@ -44,7 +44,7 @@ from soniox.errors import SonioxError
 
 from ._exchange import BodyDecoding, Exchange, lost, not_sent
 from .base import timeout_error
-from .h1 import ConnectionNote, _failure  # pyright: ignore[reportPrivateUsage]
+from .h1 import ConnectionNote, _failure, settle_transport  # pyright: ignore[reportPrivateUsage]
 from .h1_protocol import Origin, origin_of
 from .h2_protocol import H2Client, H2Stream
 from .request import CREDENTIAL_HEADERS
@@ -642,19 +642,32 @@ def _ready(stream: H2Stream, phase: str) -> Callable[[], bool]:
     return lambda: stream.done
 
 
-class _SyncBody:
-    """A streamed answer on a sync connection: chunks as they arrive; closing early cancels
-    the stream."""
+class _Streamed:
+    """A streamed answer: its pool, connection, stream and exchange; the body decoded (content
+    coding undone, failures turned into the request's errors)."""
 
     __slots__ = ("_conn", "_exchange", "_pool", "_stream")
 
-    def __init__(
-        self, pool: H2Pool, conn: _SyncConnection, stream: H2Stream, exchange: Exchange
-    ) -> None:
+    def __init__(self, pool: object, conn: object, stream: H2Stream, exchange: Exchange) -> None:
         self._pool = pool
         self._conn = conn
         self._stream = stream
         self._exchange = exchange
+
+    def _decoding(self) -> BodyDecoding:
+        def cut(exc: BaseException) -> SonioxError:
+            return _failure(exc, self._exchange, "body")
+
+        return BodyDecoding(self._exchange, self._stream.headers, cut)
+
+
+class _SyncBody(_Streamed):
+    """A streamed answer on a sync connection: chunks as they arrive; closing early cancels
+    the stream."""
+
+    __slots__ = ()
+    _pool: H2Pool
+    _conn: _SyncConnection
 
     def _chunks(self) -> Iterator[bytes]:
         conn, stream = self._conn, self._stream
@@ -672,10 +685,7 @@ class _SyncBody:
         self._pool._settle(conn)  # pyright: ignore[reportPrivateUsage]
 
     def decoded(self) -> Iterator[bytes]:
-        def cut(exc: BaseException) -> SonioxError:
-            return _failure(exc, self._exchange, "body")
-
-        return BodyDecoding(self._exchange, self._stream.headers, cut).sync(self._chunks())
+        return self._decoding().sync(self._chunks())
 
     def close(self) -> None:
         conn, stream = self._conn, self._stream
@@ -847,16 +857,7 @@ class AsyncH2Pool(_Pool):
                 )
             transport = wire.transport
             assert transport is not None
-            if tls is not None:
-                try:
-                    _check_alpn(transport.get_extra_info("ssl_object"))
-                except NotH2:
-                    transport.abort()
-                    raise
-            sock = transport.get_extra_info("socket")
-            if sock is not None:
-                with contextlib.suppress(OSError):
-                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            settle_transport(transport, _check_alpn if tls is not None else None)
             wire.flush()  # the preface and our SETTINGS
             conn = _AsyncConnection(origin, wire, loop)
         except BaseException as exc:
@@ -959,19 +960,13 @@ class AsyncH2Pool(_Pool):
             conn.close()
 
 
-class _AsyncBody:
+class _AsyncBody(_Streamed):
     """A streamed answer on an async connection: chunks as they arrive; closing early cancels
     the stream."""
 
-    __slots__ = ("_conn", "_exchange", "_pool", "_stream")
-
-    def __init__(
-        self, pool: AsyncH2Pool, conn: _AsyncConnection, stream: H2Stream, exchange: Exchange
-    ) -> None:
-        self._pool = pool
-        self._conn = conn
-        self._stream = stream
-        self._exchange = exchange
+    __slots__ = ()
+    _pool: AsyncH2Pool
+    _conn: _AsyncConnection
 
     async def _chunks(self) -> AsyncIterator[bytes]:
         conn, stream = self._conn, self._stream
@@ -987,10 +982,7 @@ class _AsyncBody:
         self._pool._settle(conn)  # pyright: ignore[reportPrivateUsage]
 
     def decoded(self) -> AsyncIterator[bytes]:
-        def cut(exc: BaseException) -> SonioxError:
-            return _failure(exc, self._exchange, "body")
-
-        return BodyDecoding(self._exchange, self._stream.headers, cut).asynchronous(self._chunks())
+        return self._decoding().asynchronous(self._chunks())
 
     async def aclose(self) -> None:
         conn, stream = self._conn, self._stream
