@@ -11,13 +11,24 @@ shift timestamps after a resumed stream).
 
 from __future__ import annotations
 
-from typing import Literal
+from enum import StrEnum
+from typing import Any, Literal
 
 import attrs
 import msgspec
 
+from soniox.errors import ClientValidationError
+
 from .common import ModelMethods, OpenStrEnum, mask_secret, omit_none
-from .transcriptions import StructuredContext, TranslationConfig, TranslationStatus
+from .transcriptions import (
+    StructuredContext,
+    TranslationConfig,
+    TranslationStatus,
+    _check_type,  # pyright: ignore[reportPrivateUsage]
+    _context_input,  # pyright: ignore[reportPrivateUsage]
+    _str_list,  # pyright: ignore[reportPrivateUsage]
+    _translation_input,  # pyright: ignore[reportPrivateUsage]
+)
 
 __all__ = [
     "AudioFormat",
@@ -30,12 +41,21 @@ __all__ = [
     "RealtimeErrorFrame",
     "END_TOKEN",
     "FIN_TOKEN",
+    "RealtimeSTTConfig",
+    "RealtimeEvent",
+    "RealtimeControlType",
+    "TOKEN_TEXT_FIN",
+    "TOKEN_TEXT_END",
 ]
 
 END_TOKEN = "<end>"  # noqa: S105 (a marker, not a password)
 """Text of the special token marking a detected endpoint (``enable_endpoint_detection``)."""
 FIN_TOKEN = "<fin>"  # noqa: S105
 """Text of the special token that completes a ``finalize`` request."""
+TOKEN_TEXT_FIN = FIN_TOKEN
+"""The official SDK's name for :data:`FIN_TOKEN`."""
+TOKEN_TEXT_END = END_TOKEN
+"""The official SDK's name for :data:`END_TOKEN`."""
 
 
 class AudioFormat(OpenStrEnum):
@@ -199,3 +219,165 @@ class RealtimeErrorFrame(ModelMethods):
     error_message: str = ""
     more_info: str | None = None
     request_id: str | None = None
+
+
+# --- the official SDK's realtime names ------------------------------------------------------------
+
+
+def _audio_format(value: AudioFormat | str) -> AudioFormat:
+    try:
+        return AudioFormat(value)
+    except ValueError:  # not a string: left to the validator, which names the field
+        return value  # type: ignore[return-value]
+
+
+def _in_range(low: float, high: float, kinds: type | tuple[type, ...]) -> Any:
+    """An attrs validator: None, or a number of ``kinds`` within ``low``..``high``."""
+
+    def check(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if value is None:
+            return
+        if isinstance(value, bool) or not isinstance(value, kinds):
+            raise ClientValidationError(
+                f"{type(instance).__name__}.{attribute.name} must be a number from {low:g} to "
+                f"{high:g}, got {value!r}",
+                field=attribute.name,
+            )
+        if not low <= value <= high:  # type: ignore[operator]
+            raise ClientValidationError(
+                f"{type(instance).__name__}.{attribute.name} must be from {low:g} to {high:g}, "
+                f"got {value!r}",
+                field=attribute.name,
+            )
+
+    return check
+
+
+def _positive_int(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ClientValidationError(
+            f"{type(instance).__name__}.{attribute.name} must be a whole number > 0, got {value!r}",
+            field=attribute.name,
+        )
+
+
+def _reference(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is None:
+        return
+    if not isinstance(value, str) or len(value) > 256:
+        raise ClientValidationError(
+            f"{type(instance).__name__}.client_reference_id must be a string of at most 256 "
+            "characters",
+            field=attribute.name,
+        )
+
+
+_BOOL = _check_type(bool, "True or False")
+
+
+@attrs.define(kw_only=True)
+class RealtimeSTTConfig(ModelMethods):
+    """The settings of a realtime speech-to-text session — the official SDK's model, mutable
+    like it: Soniox's own examples build one and then set ``audio_format``, ``sample_rate``,
+    ``translation`` … by assignment. Each assignment is converted (a dict becomes the typed
+    object, a string the enum) and checked on the spot (types, ranges, the 256-character
+    reference); the rule that spans fields — a raw ``audio_format`` needs ``sample_rate`` and
+    ``num_channels`` — is checked at construction, as officially, and again by :meth:`check`
+    before a session sends anything. The API key is never part of it: a session sends it with
+    the connection.
+    """
+
+    model: str = attrs.field(validator=_check_type(str, "a model id"))
+    audio_format: AudioFormat = attrs.field(
+        default=AudioFormat.AUTO,
+        converter=_audio_format,
+        validator=_check_type(str, "an audio format such as 'auto' or 'pcm_s16le'"),
+    )
+    num_channels: int | None = attrs.field(default=None, validator=_positive_int)
+    sample_rate: int | None = attrs.field(default=None, validator=_positive_int)
+    language_hints: list[str] | None = attrs.field(default=None, validator=_str_list)
+    language_hints_strict: bool | None = attrs.field(default=None, validator=_BOOL)
+    context: StructuredContext | str | None = attrs.field(
+        default=None,
+        converter=_context_input,
+        validator=_check_type((StructuredContext, str), "a StructuredContext, dict or string"),
+    )
+    enable_speaker_diarization: bool | None = attrs.field(default=None, validator=_BOOL)
+    enable_language_identification: bool | None = attrs.field(default=None, validator=_BOOL)
+    enable_endpoint_detection: bool | None = attrs.field(default=None, validator=_BOOL)
+    max_endpoint_delay_ms: int | None = attrs.field(
+        default=None, validator=_in_range(500, 3000, int)
+    )
+    endpoint_sensitivity: float | None = attrs.field(
+        default=None, validator=_in_range(-1.0, 1.0, (int, float))
+    )
+    endpoint_latency_adjustment_level: int | None = attrs.field(
+        default=None, validator=_in_range(0, 3, int)
+    )
+    translation: TranslationConfig | None = attrs.field(
+        default=None,
+        converter=_translation_input,
+        validator=_check_type(TranslationConfig, "a TranslationConfig or its dict"),
+    )
+    client_reference_id: str | None = attrs.field(default=None, validator=_reference)
+
+    def __attrs_post_init__(self) -> None:
+        self.check()
+
+    def check(self) -> None:
+        """Raise :class:`~soniox.errors.ClientValidationError` for what the server would refuse
+        before any audio: a raw format without ``sample_rate`` / ``num_channels``."""
+        if not self.audio_format.is_raw:
+            return
+        missing = [name for name in ("sample_rate", "num_channels") if getattr(self, name) is None]
+        if missing:
+            raise ClientValidationError(
+                f"audio_format={str(self.audio_format)!r} has no header and requires "
+                f"{' and '.join(missing)} to be set explicitly",
+                field=missing[0],
+            )
+
+    def wire(self) -> dict[str, Any]:
+        """The session's first (config) frame, without the API key: the fields that are set."""
+        self.check()
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+class RealtimeEvent(msgspec.Struct, ModelMethods, kw_only=True, gc=False):
+    """One message of a realtime session — the official SDK's model: a result (``tokens``,
+    ``final_audio_proc_ms``, ``total_audio_proc_ms``, ``finished``) or an error
+    (``error_code``, ``error_message``, and ``error_type`` / ``request_id`` when the server
+    sends them). Other fields the server may add are tolerated (ignored). Decoded by msgspec in
+    one pass (:meth:`validate_event`)."""
+
+    tokens: list[RealtimeToken] = msgspec.field(default_factory=list[RealtimeToken])
+    final_audio_proc_ms: int | None = None
+    total_audio_proc_ms: int | None = None
+    finished: bool = False
+    error_code: int | None = None
+    error_message: str | None = None
+    error_type: str | None = None
+    request_id: str | None = None
+
+    @classmethod
+    def validate_event(cls, raw: str | bytes | bytearray) -> RealtimeEvent:
+        """Decode one message (text or bytes); ``msgspec.DecodeError`` / ``ValidationError``
+        when it is not JSON or not of this shape."""
+        return _EVENT_DECODER.decode(raw)
+
+    @property
+    def is_error(self) -> bool:
+        return self.error_code is not None
+
+
+_EVENT_DECODER: msgspec.json.Decoder[RealtimeEvent] = msgspec.json.Decoder(RealtimeEvent)
+
+
+class RealtimeControlType(StrEnum):
+    """Control messages a session sends (the official SDK's names)."""
+
+    FINISH = "finish"
+    KEEP_ALIVE = "keep_alive"
+    FINALIZE = "finalize"
