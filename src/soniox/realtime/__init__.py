@@ -1,0 +1,19 @@
+"""Realtime speech-to-text: the session logic (sans-IO), the realtime middleware chain, and the
+sync and async shells that run them over WebSockets.
+
+Built in layers, each tested on its own: :mod:`~soniox.realtime.assembler` (a transcript as it
+grows, and the time shift of a resumed connection), :mod:`~soniox.realtime.ledger` (the audio
+sent, what is kept for an exact resume, and its replay).
+"""
+
+from __future__ import annotations
+
+from .assembler import TranscriptAssembler, TranscriptUpdate, shift_event, shift_token, text_of
+
+__all__ = [
+    "TranscriptAssembler",
+    "TranscriptUpdate",
+    "shift_event",
+    "shift_token",
+    "text_of",
+]
