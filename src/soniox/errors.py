@@ -9,7 +9,18 @@
     │   └── WebhookNotConfiguredError         a webhook check was required but no secret is set
     ├── DecodeError             (ValueError)  a body or frame is not JSON / not the expected shape
     ├── WebhookSignatureError                 a webhook lacks the configured auth header value
-    ├── SonioxRealtimeError                   a realtime session was used wrongly (e.g. after close)
+    ├── SonioxRealtimeError                   anything a realtime session raises
+    │   ├── SessionClosedError                audio or a control sent after finish/close/failure
+    │   ├── RealtimeProtocolError             the server sent what the protocol does not allow
+    │   ├── RealtimeConnectionError           dropped, and could not be resumed (``attempts``)
+    │   ├── BufferOverflowError               outgoing audio found the buffer full ("raise")
+    │   └── RealtimeAPIError                  an error frame (also a SonioxAPIError ↓, by code):
+    │       RealtimeInvalidRequestError 400, RealtimeAuthenticationError 401,
+    │       RealtimePaymentRequiredError 402, RealtimePermissionDeniedError 403,
+    │       RealtimeNotFoundError 404, RealtimeRequestTimeoutError 408,
+    │       RealtimeConflictError 409, RealtimePayloadTooLargeError 413,
+    │       RealtimeRateLimitError 429, RealtimeServerError 5xx
+    │       └── RealtimeServiceUnavailableError 503 ("Cannot continue request": resumable)
     ├── SonioxTimeoutError      (TimeoutError, httpx.TimeoutException) any timeout
     │   ├── DeadlineExceededError             the call's deadline (all attempts + waits) ran out
     │   │   ├── WaitTimeoutError              ``stt.wait()`` gave up before the job finished
@@ -45,9 +56,11 @@ attributes it reads (``status_code``, ``request_id``, ``api_error``, ``response`
 Like the official SDK, a 403 whose ``error_type`` is ``permission_denied`` is not an
 :class:`AuthenticationError`, and every other 403 is.
 
-HTTP answers and realtime error frames map to the *same* classes (by HTTP status, resp. the
-frame's ``error_code``), so ``except RateLimitError`` covers both; ``origin`` tells them apart
-(``"http"`` or ``"realtime"``). The status inside a REST body is not trusted: the API's own 404 and
+HTTP answers and realtime error frames map to the same classes (by HTTP status, resp. the
+frame's ``error_code``): a frame's error is the realtime twin of the status's class (a
+:class:`RealtimeRateLimitError` is a :class:`RateLimitError` and a :class:`SonioxRealtimeError`),
+so ``except RateLimitError`` covers both and the official SDK's ``except SonioxRealtimeError``
+still catches every session error; ``origin`` tells them apart (``"http"`` or ``"realtime"``). The status inside a REST body is not trusted: the API's own 404 and
 409 examples say ``"status_code": 400``.
 
 This module is the lowest floor of the package: it imports nothing else of it, so the error body
@@ -114,6 +127,23 @@ __all__ = [
     "RateLimitError",
     "ServerError",
     "ServiceUnavailableError",
+    # realtime sessions (every one a SonioxRealtimeError)
+    "SessionClosedError",
+    "RealtimeProtocolError",
+    "RealtimeConnectionError",
+    "BufferOverflowError",
+    "RealtimeAPIError",
+    "RealtimeInvalidRequestError",
+    "RealtimeAuthenticationError",
+    "RealtimePaymentRequiredError",
+    "RealtimePermissionDeniedError",
+    "RealtimeNotFoundError",
+    "RealtimeConflictError",
+    "RealtimeRequestTimeoutError",
+    "RealtimePayloadTooLargeError",
+    "RealtimeRateLimitError",
+    "RealtimeServerError",
+    "RealtimeServiceUnavailableError",
     # the official SDK's names for the same classes
     "SonioxValidationError",
     "SonioxAuthenticationError",
@@ -821,6 +851,96 @@ OFFICIAL_NAMES: dict[str, type[SonioxError]] = {
 """Each name the official SDK's ``soniox.errors`` exports → the class of this tree it is."""
 
 
+# --- realtime sessions ---------------------------------------------------------------------------
+
+
+class SessionClosedError(SonioxRealtimeError):
+    """Audio or a control message sent to a session that was finished, closed or failed."""
+
+
+class RealtimeProtocolError(SonioxRealtimeError):
+    """The server sent what the realtime protocol does not allow (not JSON, a wrong shape)."""
+
+
+class RealtimeConnectionError(SonioxRealtimeError):
+    """A session's connection failed or dropped and could not be resumed (reconnection off,
+    not allowed for that failure, or out of attempts). ``attempts``: connections tried."""
+
+    def __init__(self, message: str = "", *, attempts: int = 0) -> None:
+        self.attempts = attempts
+        SonioxRealtimeError.__init__(self, message)
+
+
+class BufferOverflowError(SonioxRealtimeError):
+    """Outgoing audio found the session's buffer full (overflow policy ``raise``)."""
+
+
+class RealtimeAPIError(SonioxAPIError, SonioxRealtimeError):
+    """An error frame of a realtime session (``origin="realtime"``): a :class:`SonioxAPIError`
+    classified by ``error_code`` like an HTTP status, and a :class:`SonioxRealtimeError`, so
+    the official SDK's ``except SonioxRealtimeError`` still catches it."""
+
+
+class RealtimeInvalidRequestError(RealtimeAPIError, InvalidRequestError):
+    """400 in a realtime session (a config the server refuses)."""
+
+
+class RealtimeAuthenticationError(RealtimeAPIError, AuthenticationError):
+    """401 in a realtime session."""
+
+
+class RealtimePaymentRequiredError(RealtimeAPIError, PaymentRequiredError):
+    """402 in a realtime session."""
+
+
+class RealtimePermissionDeniedError(RealtimeAPIError, PermissionDeniedError, ForbiddenError):
+    """403 in a realtime session (``temp_api_key_session_expired`` too)."""
+
+
+class RealtimeNotFoundError(RealtimeAPIError, NotFoundError):
+    """404 in a realtime session."""
+
+
+class RealtimeConflictError(RealtimeAPIError, ConflictError):
+    """409 in a realtime session."""
+
+
+class RealtimeRequestTimeoutError(RealtimeAPIError, RequestTimeoutError):
+    """408 in a realtime session: no audio and no keepalive for too long."""
+
+
+class RealtimePayloadTooLargeError(RealtimeAPIError, PayloadTooLargeError):
+    """413 in a realtime session: the stream reached its maximum duration."""
+
+
+class RealtimeRateLimitError(RealtimeAPIError, RateLimitError):
+    """429 in a realtime session (``limit_exceeded``, ``max_concurrent_connections_reached``)."""
+
+
+class RealtimeServerError(RealtimeAPIError, ServerError):
+    """5xx in a realtime session."""
+
+
+class RealtimeServiceUnavailableError(RealtimeServerError, ServiceUnavailableError):
+    """503 in a realtime session ("Cannot continue request": resumable by reconnecting)."""
+
+
+_REALTIME_TWINS: dict[type[SonioxAPIError], type[RealtimeAPIError]] = {
+    InvalidRequestError: RealtimeInvalidRequestError,
+    AuthenticationError: RealtimeAuthenticationError,
+    ForbiddenError: RealtimePermissionDeniedError,
+    PermissionDeniedError: RealtimePermissionDeniedError,
+    PaymentRequiredError: RealtimePaymentRequiredError,
+    NotFoundError: RealtimeNotFoundError,
+    ConflictError: RealtimeConflictError,
+    RequestTimeoutError: RealtimeRequestTimeoutError,
+    PayloadTooLargeError: RealtimePayloadTooLargeError,
+    RateLimitError: RealtimeRateLimitError,
+    ServerError: RealtimeServerError,
+    ServiceUnavailableError: RealtimeServiceUnavailableError,
+}
+
+
 # --- factories ---------------------------------------------------------------------------------
 
 _BY_STATUS: dict[int, type[SonioxAPIError]] = {
@@ -1014,10 +1134,10 @@ def error_from_response(
     )
 
 
-def error_from_realtime_frame(frame: Mapping[str, Any] | _ErrorFrame) -> SonioxAPIError:
+def error_from_realtime_frame(frame: Mapping[str, Any] | _ErrorFrame) -> RealtimeAPIError:
     """The error for a realtime error frame (its JSON, or a
     :class:`~soniox.types.RealtimeErrorFrame`), classified by ``error_code`` like an HTTP
-    status."""
+    status: a :class:`RealtimeAPIError` subclass, also the REST class of that status."""
     if not isinstance(frame, Mapping):
         code: object = frame.error_code
         error_type = frame.error_type
@@ -1035,7 +1155,7 @@ def error_from_realtime_frame(frame: Mapping[str, Any] | _ErrorFrame) -> SonioxA
         status = int(code)
     else:
         status = _STATUS_BY_ERROR_TYPE.get(error_type or "")
-    cls = error_class_for(status, error_type)
+    cls = _REALTIME_TWINS.get(error_class_for(status, error_type), RealtimeAPIError)
     return cls(
         message or error_type or "realtime session error",
         status=status,

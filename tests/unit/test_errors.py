@@ -29,6 +29,7 @@ from soniox.errors import (
     PermissionDeniedError,
     RateLimitError,
     ReadTimeoutError,
+    RealtimeAPIError,
     RequestNotSentError,
     RequestTimeoutError,
     ResponseLostError,
@@ -36,6 +37,7 @@ from soniox.errors import (
     ServiceUnavailableError,
     SonioxAPIError,
     SonioxError,
+    SonioxRealtimeError,
     SonioxTimeoutError,
     TransportError,
     WebhookSignatureError,
@@ -280,9 +282,12 @@ def test_error_from_response_never_raises(status: int, body: bytes) -> None:
 
 @pytest.mark.parametrize(("status", "cls"), sorted(EXPECTED_CLASS.items()))
 def test_realtime_frame_maps_by_error_code(status: int, cls: type[SonioxAPIError]) -> None:
-    """A realtime error frame maps to the same class as the same HTTP status."""
+    """A realtime error frame is an instance of the same HTTP status's class, and a
+    SonioxRealtimeError (the official SDK's ``except`` clause for sessions)."""
     error = error_from_realtime_frame({"error_code": status, "error_message": "x"})
-    assert type(error) is cls
+    assert isinstance(error, cls)
+    assert isinstance(error, RealtimeAPIError)
+    assert isinstance(error, SonioxRealtimeError)
     assert error.origin == "realtime"
 
 

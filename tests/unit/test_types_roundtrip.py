@@ -74,11 +74,29 @@ def strategy_for(tp: Any) -> st.SearchStrategy[Any]:
 
 
 _CODES = st.text(min_size=2, max_size=2)
+_TRANSLATIONS = st.one_of(
+    st.builds(t.TranslationConfig.one_way, _CODES),
+    st.builds(t.TranslationConfig.two_way, _CODES, _CODES),
+)
 _VALID: dict[type[Any], st.SearchStrategy[Any]] = {
-    # Models that check rules spanning fields at construction: only valid instances exist.
-    t.TranslationConfig: st.one_of(
-        st.builds(t.TranslationConfig.one_way, _CODES),
-        st.builds(t.TranslationConfig.two_way, _CODES, _CODES),
+    # Models that check rules spanning fields (or ranges) at construction: only valid
+    # instances exist.
+    t.TranslationConfig: _TRANSLATIONS,
+    t.RealtimeSTTConfig: st.builds(
+        t.RealtimeSTTConfig,
+        model=st.text(min_size=1, max_size=10),
+        audio_format=st.sampled_from(
+            [t.AudioFormat.AUTO, t.AudioFormat.WAV, t.AudioFormat.PCM_S16LE, t.AudioFormat.MULAW]
+        ),
+        sample_rate=st.integers(8000, 48000),
+        num_channels=st.integers(1, 2),
+        language_hints=st.none() | st.lists(_CODES, max_size=3),
+        enable_endpoint_detection=st.none() | st.booleans(),
+        max_endpoint_delay_ms=st.none() | st.integers(500, 3000),
+        endpoint_sensitivity=st.none() | st.floats(-1, 1),
+        endpoint_latency_adjustment_level=st.none() | st.integers(0, 3),
+        translation=st.none() | _TRANSLATIONS,
+        client_reference_id=st.none() | st.text(max_size=256),
     ),
 }
 

@@ -348,8 +348,8 @@ class RealtimeSTTConfig(ModelMethods):
 class RealtimeEvent(msgspec.Struct, ModelMethods, kw_only=True, gc=False):
     """One message of a realtime session — the official SDK's model: a result (``tokens``,
     ``final_audio_proc_ms``, ``total_audio_proc_ms``, ``finished``) or an error
-    (``error_code``, ``error_message``, and ``error_type`` / ``request_id`` when the server
-    sends them). Other fields the server may add are tolerated (ignored). Decoded by msgspec in
+    (``error_code``, ``error_message``, and ``error_type`` / ``more_info`` / ``request_id``
+    when the server sends them). Other fields the server may add are tolerated (ignored). Decoded by msgspec in
     one pass (:meth:`validate_event`)."""
 
     tokens: list[RealtimeToken] = msgspec.field(default_factory=list[RealtimeToken])
@@ -359,6 +359,7 @@ class RealtimeEvent(msgspec.Struct, ModelMethods, kw_only=True, gc=False):
     error_code: int | None = None
     error_message: str | None = None
     error_type: str | None = None
+    more_info: str | None = None
     request_id: str | None = None
 
     @classmethod
