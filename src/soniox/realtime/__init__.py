@@ -3,7 +3,9 @@ sync and async shells that run them over WebSockets.
 
 Built in layers, each tested on its own: :mod:`~soniox.realtime.assembler` (a transcript as it
 grows, and the time shift of a resumed connection), :mod:`~soniox.realtime.ledger` (the audio
-sent, what is kept for an exact resume, and its replay).
+sent, what is kept for an exact resume, and its replay), :mod:`~soniox.realtime.core` (the
+session's states and decisions: what to send, what to deliver, when and how to reconnect) —
+all three sans-IO.
 """
 
 from __future__ import annotations
