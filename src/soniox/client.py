@@ -42,6 +42,7 @@ from soniox.middleware import Flow, Stack, build_stack, run_async, run_sync
 from soniox.middleware.cache import CacheHandle, find_cache
 from soniox.middleware.event_hooks import EventHooks
 from soniox.middleware.metrics import Metrics, PoolSource, find_metrics
+from soniox.realtime.api import RealtimeAPI
 from soniox.resources.auth import AsyncAuth, Auth
 from soniox.resources.concurrency_limits import AsyncConcurrencyLimitsAPI, ConcurrencyLimitsAPI
 from soniox.resources.files import AsyncFiles, Files
@@ -550,6 +551,7 @@ class SonioxClient(_ClientBase):
         self.usage = Usage(self)
         self.usage_logs = UsageLogs(self)
         self.concurrency_limits = ConcurrencyLimitsAPI(self)
+        self.realtime = RealtimeAPI(self)
 
     def run(self, flow: Flow[T]) -> T:
         """Run a flow (e.g. from :meth:`call`) with blocking I/O."""

@@ -10,9 +10,16 @@ all three sans-IO.
 
 from __future__ import annotations
 
+from .api import RealtimeAPI, RealtimeSTTClient
 from .assembler import TranscriptAssembler, TranscriptUpdate, shift_event, shift_token, text_of
+from .core import ReconnectPolicy
+from .session import RealtimeSTTSession
 
 __all__ = [
+    "RealtimeAPI",
+    "RealtimeSTTClient",
+    "RealtimeSTTSession",
+    "ReconnectPolicy",
     "TranscriptAssembler",
     "TranscriptUpdate",
     "shift_event",

@@ -1,0 +1,117 @@
+"""``client.realtime``: the official SDK's ``RealtimeAPI`` / ``RealtimeSTTClient`` entry points.
+
+``client.realtime.stt.connect(config=..., api_key=None, connect_timeout_sec=10.0)`` returns a
+:class:`~.session.RealtimeSTTSession`, which connects on ``with``. What this SDK adds, all
+keyword-only and optional: ``reconnect`` (a :class:`~.core.ReconnectPolicy`, ``False`` for the
+official behaviour — no reconnection), ``raise_on_error`` (the session's error raised at the
+end instead of delivered as an event), ``keepalive_interval_sec``, ``max_retained_bytes``. The
+namespace leaves room for ``client.realtime.tts``.
+"""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Callable
+from functools import cached_property
+from typing import Protocol
+
+from soniox.config import SonioxConfig
+from soniox.errors import ClientValidationError
+from soniox.types import RealtimeSTTConfig
+
+from .core import ReconnectPolicy
+from .session import (
+    DEFAULT_CONNECT_TIMEOUT_SEC,
+    DEFAULT_RETAINED_BYTES,
+    KEEP_ALIVE_INTERVAL_SEC,
+    RealtimeSTTSession,
+    SessionOptions,
+)
+
+__all__ = ["RealtimeAPI", "RealtimeClientLike", "RealtimeSTTClient", "ssl_context_for"]
+
+
+class RealtimeClientLike(Protocol):
+    """What the realtime namespace needs of a client."""
+
+    @property
+    def api_key(self) -> str: ...
+
+    @property
+    def websocket_base_url(self) -> str: ...
+
+    @property
+    def config(self) -> SonioxConfig: ...
+
+
+def ssl_context_for(config: SonioxConfig, url: str) -> ssl.SSLContext | None:
+    """The TLS context a ``wss://`` connection uses, from the client's ``verify``."""
+    if not url.startswith("wss:"):
+        return None
+    verify = config.verify
+    if isinstance(verify, ssl.SSLContext):
+        return verify
+    if verify is False:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        return context
+    if isinstance(verify, str):
+        return ssl.create_default_context(cafile=verify)
+    return ssl.create_default_context()
+
+
+class RealtimeSTTClient:
+    """Makes realtime speech-to-text sessions (``client.realtime.stt``)."""
+
+    def __init__(self, client: RealtimeClientLike) -> None:
+        self._client = client
+
+    def connect(
+        self,
+        *,
+        config: RealtimeSTTConfig,
+        api_key: str | Callable[[], str] | None = None,
+        connect_timeout_sec: float = DEFAULT_CONNECT_TIMEOUT_SEC,
+        reconnect: ReconnectPolicy | bool = True,
+        raise_on_error: bool = False,
+        keepalive_interval_sec: float | None = KEEP_ALIVE_INTERVAL_SEC,
+        max_retained_bytes: int = DEFAULT_RETAINED_BYTES,
+    ) -> RealtimeSTTSession:
+        """A session for ``config``, connected on ``with``. ``api_key``: a key or a provider
+        called before each connection (default: the client's key)."""
+        key = api_key if api_key is not None else self._client.api_key
+        if not key:
+            raise ClientValidationError(
+                "API key is required to start a realtime session", field="api_key"
+            )
+        url = self._client.websocket_base_url
+        client_config = self._client.config
+        if reconnect is True:
+            policy = ReconnectPolicy()
+        elif reconnect is False:
+            policy = ReconnectPolicy(max_attempts=0)
+        else:
+            policy = reconnect
+        options = SessionOptions(
+            connect_timeout_sec=connect_timeout_sec,
+            ping_interval=client_config.ws_ping_interval,
+            ping_timeout=client_config.ws_ping_timeout,
+            ssl=ssl_context_for(client_config, url),
+            policy=policy,
+            keepalive_interval_sec=keepalive_interval_sec,
+            max_retained_bytes=max_retained_bytes,
+            raise_on_error=raise_on_error,
+        )
+        return RealtimeSTTSession(url, config, key, options=options)
+
+
+class RealtimeAPI:
+    """``client.realtime``: realtime entry points (``stt`` now; ``tts`` can join)."""
+
+    def __init__(self, client: RealtimeClientLike) -> None:
+        self._client = client
+
+    @cached_property
+    def stt(self) -> RealtimeSTTClient:
+        return RealtimeSTTClient(self._client)

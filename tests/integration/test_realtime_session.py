@@ -1,0 +1,199 @@
+"""Realtime sessions over the emulator (loopback WebSockets): the official usage pattern, exact
+resume under drops and error frames, the official behaviour with reconnection off, typed errors,
+and keepalives that hold a paused stream open."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import soniox.data
+from soniox.client import SonioxClient
+from soniox.emulator import Emulator
+from soniox.errors import (
+    RealtimeAuthenticationError,
+    RealtimeConnectionError,
+    SessionClosedError,
+    SonioxRealtimeError,
+)
+from soniox.realtime import RealtimeSTTSession, ReconnectPolicy
+from soniox.types import RealtimeSTTConfig
+
+AUDIO = (Path(soniox.data.__file__).parent / "sample-en.wav").read_bytes()
+CHUNK = 3840
+Final = tuple[str, int | None, int | None]
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[Emulator]:
+    with Emulator() as emu:
+        yield emu
+
+
+def client_for(emu: Emulator, api_key: str | None = None) -> SonioxClient:
+    return SonioxClient(
+        api_key=api_key or emu.api_key,
+        api_base_url=emu.rest_base_url,
+        websocket_base_url=emu.ws_url,
+    )
+
+
+def config() -> RealtimeSTTConfig:
+    return RealtimeSTTConfig(model="stt-rt-v4", audio_format="auto")  # type: ignore[arg-type]
+
+
+def stream(session: RealtimeSTTSession, audio: bytes = AUDIO) -> list[Final]:
+    """The official README's pattern: audio from a thread, events on this one."""
+
+    def send() -> None:
+        # A session that failed refuses more audio (SessionClosedError), as the official one
+        # does: the sender stops there.
+        with contextlib.suppress(SonioxRealtimeError):
+            session.send_bytes(audio[i : i + CHUNK] for i in range(0, len(audio), CHUNK))
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    finals = [
+        (t.text, t.start_ms, t.end_ms)
+        for event in session.receive_events()
+        for t in event.tokens
+        if t.is_final
+    ]
+    sender.join()
+    return finals
+
+
+@pytest.fixture(scope="module")
+def fault_free(emulator: Emulator) -> list[Final]:
+    with client_for(emulator).realtime.stt.connect(config=config()) as session:
+        return stream(session)
+
+
+def test_a_file_streamed_from_a_thread_gives_its_transcript(
+    emulator: Emulator, fault_free: list[Final]
+) -> None:
+    """connect → send from a thread → receive_events: finals, then the stream ends cleanly."""
+    with client_for(emulator).realtime.stt.connect(config=config()) as session:
+        finals = stream(session)
+        assert session.last_message is not None
+        assert session.last_message.finished
+    assert finals == fault_free
+    assert finals
+    assert session.reconnects == 0
+
+
+@settings(
+    max_examples=8,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    fault=st.sampled_from(["ws_drop", "ws_error"]),
+    after=st.integers(2, 60),
+    code=st.sampled_from([500, 503]),
+)
+def test_a_drop_or_an_error_frame_resumes_with_the_same_transcript(
+    emulator: Emulator, fault_free: list[Final], fault: str, after: int, code: int
+) -> None:
+    """Whatever frame the connection is lost at, the final transcript — text, start_ms and
+    end_ms of every token — is the fault-free one: nothing lost, nothing repeated."""
+    emulator.faults.clear()
+    params = {"error_code": code} if fault == "ws_error" else {}
+    emulator.faults.inject(fault, "/transcribe-websocket", after_frames=after, **params)
+    try:
+        with client_for(emulator).realtime.stt.connect(config=config()) as session:
+            finals = stream(session)
+    finally:
+        emulator.faults.clear()
+    assert finals == fault_free
+    assert session.reconnects <= 1
+
+
+def test_without_reconnection_a_drop_ends_the_events_as_officially(emulator: Emulator) -> None:
+    """reconnect=False: the stream just ends; raise_on_error makes it a typed error."""
+    emulator.faults.clear()
+    emulator.faults.inject("ws_drop", "/transcribe-websocket", after_frames=5)
+    try:
+        with client_for(emulator).realtime.stt.connect(config=config(), reconnect=False) as session:
+            stream(session)
+        assert session.reconnects == 0
+        emulator.faults.inject("ws_drop", "/transcribe-websocket", after_frames=5)
+        with (
+            pytest.raises(RealtimeConnectionError),
+            client_for(emulator).realtime.stt.connect(
+                config=config(), reconnect=False, raise_on_error=True
+            ) as session,
+        ):
+            stream(session)
+    finally:
+        emulator.faults.clear()
+
+
+def test_a_bad_key_is_an_error_event_then_the_end_or_a_typed_error(emulator: Emulator) -> None:
+    """401 is never retried: delivered as an event (official), or raised as
+    RealtimeAuthenticationError — a SonioxRealtimeError — with raise_on_error."""
+    with client_for(emulator, "not-a-key").realtime.stt.connect(config=config()) as session:
+        events = list(session.receive_events())
+    assert [e.error_code for e in events] == [401]
+    connect = client_for(emulator, "not-a-key").realtime.stt.connect
+    with (
+        pytest.raises(RealtimeAuthenticationError) as caught,
+        connect(config=config(), raise_on_error=True) as session,
+    ):
+        list(session.receive_events())
+    assert isinstance(caught.value, SonioxRealtimeError)
+    assert "not-a-key" not in str(caught.value)
+
+
+def test_sending_after_finish_and_receiving_after_close_are_typed(emulator: Emulator) -> None:
+    """After finish(): SessionClosedError; after close(): receive_event raises."""
+    with client_for(emulator).realtime.stt.connect(config=config()) as session:
+        session.send_bytes(AUDIO[:CHUNK])
+        session.finish()
+        with pytest.raises(SessionClosedError):
+            session.send_byte_chunk(AUDIO[:CHUNK])
+        session.close()
+        with pytest.raises(SonioxRealtimeError):
+            session.receive_event()
+
+
+def test_keepalives_hold_a_paused_stream_open_past_the_idle_timeout() -> None:
+    """Paused longer than the server's idle timeout: keepalives go out, the stream finishes
+    normally afterwards (no 408), and audio sent while paused is not transmitted."""
+    with Emulator(ws_idle_timeout_s=0.6) as emu:
+        connect = client_for(emu).realtime.stt.connect
+        with connect(config=config(), keepalive_interval_sec=0.2) as session:
+            session.send_byte_chunk(AUDIO[: CHUNK * 4])
+            session.pause()
+            session.send_byte_chunk(AUDIO[CHUNK * 4 : CHUNK * 8])  # dropped
+            threading.Event().wait(1.5)
+            session.resume()
+            session.send_bytes(AUDIO[CHUNK * 8 : CHUNK * 12])
+            session.finish()
+            events = list(session.receive_events())
+        assert events
+        assert events[-1].finished
+        assert all(e.error_code is None for e in events)
+
+
+def test_a_raw_format_without_rate_is_refused_before_connecting() -> None:
+    """The config's own check: nothing is sent, the error is a ClientValidationError."""
+    with pytest.raises(ValueError, match="sample_rate"):
+        RealtimeSTTConfig(model="m", audio_format="pcm_s16le")  # type: ignore[arg-type]
+
+
+def test_the_policy_caps_attempts_against_a_dead_server() -> None:
+    """Nothing listens: the session fails on entering, typed, after the allowed attempts."""
+    client = SonioxClient(
+        api_key="k", api_base_url="http://127.0.0.1:9/v1", websocket_base_url="ws://127.0.0.1:9/x"
+    )
+    policy = ReconnectPolicy(max_attempts=2, base_delay_s=0.01, max_delay_s=0.02)
+    with pytest.raises(RealtimeConnectionError) as caught:
+        client.realtime.stt.connect(config=config(), reconnect=policy).enter()
+    assert caught.value.attempts == 3
