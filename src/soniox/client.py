@@ -42,7 +42,7 @@ from soniox.middleware import Flow, Stack, build_stack, run_async, run_sync
 from soniox.middleware.cache import CacheHandle, find_cache
 from soniox.middleware.event_hooks import EventHooks
 from soniox.middleware.metrics import Metrics, PoolSource, find_metrics
-from soniox.realtime.api import RealtimeAPI
+from soniox.realtime.api import AsyncRealtimeAPI, RealtimeAPI
 from soniox.resources.auth import AsyncAuth, Auth
 from soniox.resources.concurrency_limits import AsyncConcurrencyLimitsAPI, ConcurrencyLimitsAPI
 from soniox.resources.files import AsyncFiles, Files
@@ -621,6 +621,7 @@ class AsyncSonioxClient(_ClientBase):
         self.usage = AsyncUsage(self)
         self.usage_logs = AsyncUsageLogs(self)
         self.concurrency_limits = AsyncConcurrencyLimitsAPI(self)
+        self.realtime = AsyncRealtimeAPI(self)
 
     async def arun(self, flow: Flow[T]) -> T:
         """Run a flow (e.g. from :meth:`call`) with asyncio I/O."""

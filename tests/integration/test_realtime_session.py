@@ -4,9 +4,10 @@ and keepalives that hold a paused stream open."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import soniox.data
-from soniox.client import SonioxClient
+from soniox.client import AsyncSonioxClient, SonioxClient
 from soniox.emulator import Emulator
 from soniox.errors import (
     RealtimeAuthenticationError,
@@ -22,7 +23,7 @@ from soniox.errors import (
     SessionClosedError,
     SonioxRealtimeError,
 )
-from soniox.realtime import RealtimeSTTSession, ReconnectPolicy
+from soniox.realtime import AsyncRealtimeSTTSession, RealtimeSTTSession, ReconnectPolicy
 from soniox.types import RealtimeSTTConfig
 
 AUDIO = (Path(soniox.data.__file__).parent / "sample-en.wav").read_bytes()
@@ -197,3 +198,90 @@ def test_the_policy_caps_attempts_against_a_dead_server() -> None:
     with pytest.raises(RealtimeConnectionError) as caught:
         client.realtime.stt.connect(config=config(), reconnect=policy).enter()
     assert caught.value.attempts == 3
+
+
+# --- the asyncio session: the same behaviour, awaited ---------------------------------------------
+
+
+def async_client_for(emu: Emulator, api_key: str | None = None) -> AsyncSonioxClient:
+    return AsyncSonioxClient(
+        api_key=api_key or emu.api_key,
+        api_base_url=emu.rest_base_url,
+        websocket_base_url=emu.ws_url,
+    )
+
+
+async def astream(session: AsyncRealtimeSTTSession, audio: bytes = AUDIO) -> list[Final]:
+    """Audio from one task (an async iterator), events on another."""
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for i in range(0, len(audio), CHUNK):
+            yield audio[i : i + CHUNK]
+
+    async def send() -> None:
+        with contextlib.suppress(SonioxRealtimeError):
+            await session.send_bytes(chunks())
+
+    sender = asyncio.create_task(send())
+    finals = [
+        (t.text, t.start_ms, t.end_ms)
+        async for event in session.receive_events()
+        for t in event.tokens
+        if t.is_final
+    ]
+    await sender
+    return finals
+
+
+def test_the_async_session_gives_the_same_transcript(
+    emulator: Emulator, fault_free: list[Final]
+) -> None:
+    """async with connect(...): send from a task, receive_events — the sync session's result."""
+
+    async def main() -> list[Final]:
+        async with (
+            async_client_for(emulator) as client,
+            client.realtime.stt.connect(config=config()) as session,
+        ):
+            return await astream(session)
+
+    assert asyncio.run(main()) == fault_free
+
+
+@pytest.mark.parametrize(("fault", "after"), [("ws_drop", 7), ("ws_error", 30)])
+def test_the_async_session_resumes_exactly(
+    emulator: Emulator, fault_free: list[Final], fault: str, after: int
+) -> None:
+    """A drop or a 503 frame mid-stream: the same final transcript, one reconnection."""
+    emulator.faults.clear()
+    params = {"error_code": 503} if fault == "ws_error" else {}
+    emulator.faults.inject(fault, "/transcribe-websocket", after_frames=after, **params)
+
+    async def main() -> tuple[list[Final], int]:
+        async with (
+            async_client_for(emulator) as client,
+            client.realtime.stt.connect(config=config()) as session,
+        ):
+            return await astream(session), session.reconnects
+
+    try:
+        finals, reconnects = asyncio.run(main())
+    finally:
+        emulator.faults.clear()
+    assert finals == fault_free
+    assert reconnects == 1
+
+
+def test_the_async_session_after_close_and_with_a_bad_key(emulator: Emulator) -> None:
+    """A bad key is a typed error with raise_on_error; receiving after close raises."""
+
+    async def main() -> None:
+        async with async_client_for(emulator, "not-a-key") as client:
+            session = client.realtime.stt.connect(config=config(), raise_on_error=True)
+            async with session:
+                with pytest.raises(RealtimeAuthenticationError):
+                    await session.receive_event()
+            with pytest.raises(SonioxRealtimeError):
+                await session.receive_event()
+
+    asyncio.run(main())

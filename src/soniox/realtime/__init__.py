@@ -10,12 +10,16 @@ all three sans-IO.
 
 from __future__ import annotations
 
-from .api import RealtimeAPI, RealtimeSTTClient
+from .api import AsyncRealtimeAPI, AsyncRealtimeSTTClient, RealtimeAPI, RealtimeSTTClient
 from .assembler import TranscriptAssembler, TranscriptUpdate, shift_event, shift_token, text_of
+from .async_session import AsyncRealtimeSTTSession
 from .core import ReconnectPolicy
 from .session import RealtimeSTTSession
 
 __all__ = [
+    "AsyncRealtimeAPI",
+    "AsyncRealtimeSTTClient",
+    "AsyncRealtimeSTTSession",
     "RealtimeAPI",
     "RealtimeSTTClient",
     "RealtimeSTTSession",

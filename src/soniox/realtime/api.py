@@ -19,16 +19,24 @@ from soniox.config import SonioxConfig
 from soniox.errors import ClientValidationError
 from soniox.types import RealtimeSTTConfig
 
-from .core import ReconnectPolicy
-from .session import (
+from ._shell import (
     DEFAULT_CONNECT_TIMEOUT_SEC,
     DEFAULT_RETAINED_BYTES,
     KEEP_ALIVE_INTERVAL_SEC,
-    RealtimeSTTSession,
     SessionOptions,
 )
+from .async_session import AsyncRealtimeSTTSession
+from .core import ReconnectPolicy
+from .session import RealtimeSTTSession
 
-__all__ = ["RealtimeAPI", "RealtimeClientLike", "RealtimeSTTClient", "ssl_context_for"]
+__all__ = [
+    "AsyncRealtimeAPI",
+    "AsyncRealtimeSTTClient",
+    "RealtimeAPI",
+    "RealtimeClientLike",
+    "RealtimeSTTClient",
+    "ssl_context_for",
+]
 
 
 class RealtimeClientLike(Protocol):
@@ -61,25 +69,21 @@ def ssl_context_for(config: SonioxConfig, url: str) -> ssl.SSLContext | None:
     return ssl.create_default_context()
 
 
-class RealtimeSTTClient:
-    """Makes realtime speech-to-text sessions (``client.realtime.stt``)."""
+class _SttClients:
+    """What the sync and async ``client.realtime.stt`` share: how a session is set up."""
 
     def __init__(self, client: RealtimeClientLike) -> None:
         self._client = client
 
-    def connect(
+    def _session_args(
         self,
-        *,
-        config: RealtimeSTTConfig,
-        api_key: str | Callable[[], str] | None = None,
-        connect_timeout_sec: float = DEFAULT_CONNECT_TIMEOUT_SEC,
-        reconnect: ReconnectPolicy | bool = True,
-        raise_on_error: bool = False,
-        keepalive_interval_sec: float | None = KEEP_ALIVE_INTERVAL_SEC,
-        max_retained_bytes: int = DEFAULT_RETAINED_BYTES,
-    ) -> RealtimeSTTSession:
-        """A session for ``config``, connected on ``with``. ``api_key``: a key or a provider
-        called before each connection (default: the client's key)."""
+        api_key: str | Callable[[], str] | None,
+        connect_timeout_sec: float,
+        reconnect: ReconnectPolicy | bool,
+        raise_on_error: bool,
+        keepalive_interval_sec: float | None,
+        max_retained_bytes: int,
+    ) -> tuple[str, str | Callable[[], str], SessionOptions]:
         key = api_key if api_key is not None else self._client.api_key
         if not key:
             raise ClientValidationError(
@@ -103,7 +107,60 @@ class RealtimeSTTClient:
             max_retained_bytes=max_retained_bytes,
             raise_on_error=raise_on_error,
         )
+        return url, key, options
+
+
+class RealtimeSTTClient(_SttClients):
+    """Makes realtime speech-to-text sessions (``client.realtime.stt``)."""
+
+    def connect(
+        self,
+        *,
+        config: RealtimeSTTConfig,
+        api_key: str | Callable[[], str] | None = None,
+        connect_timeout_sec: float = DEFAULT_CONNECT_TIMEOUT_SEC,
+        reconnect: ReconnectPolicy | bool = True,
+        raise_on_error: bool = False,
+        keepalive_interval_sec: float | None = KEEP_ALIVE_INTERVAL_SEC,
+        max_retained_bytes: int = DEFAULT_RETAINED_BYTES,
+    ) -> RealtimeSTTSession:
+        """A session for ``config``, connected on ``with``. ``api_key``: a key or a provider
+        called before each connection (default: the client's key)."""
+        url, key, options = self._session_args(
+            api_key,
+            connect_timeout_sec,
+            reconnect,
+            raise_on_error,
+            keepalive_interval_sec,
+            max_retained_bytes,
+        )
         return RealtimeSTTSession(url, config, key, options=options)
+
+
+class AsyncRealtimeSTTClient(_SttClients):
+    """Makes asyncio realtime speech-to-text sessions (``async_client.realtime.stt``)."""
+
+    def connect(
+        self,
+        *,
+        config: RealtimeSTTConfig,
+        api_key: str | Callable[[], str] | None = None,
+        connect_timeout_sec: float = DEFAULT_CONNECT_TIMEOUT_SEC,
+        reconnect: ReconnectPolicy | bool = True,
+        raise_on_error: bool = False,
+        keepalive_interval_sec: float | None = KEEP_ALIVE_INTERVAL_SEC,
+        max_retained_bytes: int = DEFAULT_RETAINED_BYTES,
+    ) -> AsyncRealtimeSTTSession:
+        """A session for ``config``, connected on ``async with`` (see the sync ``connect``)."""
+        url, key, options = self._session_args(
+            api_key,
+            connect_timeout_sec,
+            reconnect,
+            raise_on_error,
+            keepalive_interval_sec,
+            max_retained_bytes,
+        )
+        return AsyncRealtimeSTTSession(url, config, key, options=options)
 
 
 class RealtimeAPI:
@@ -115,3 +172,14 @@ class RealtimeAPI:
     @cached_property
     def stt(self) -> RealtimeSTTClient:
         return RealtimeSTTClient(self._client)
+
+
+class AsyncRealtimeAPI:
+    """``async_client.realtime``."""
+
+    def __init__(self, client: RealtimeClientLike) -> None:
+        self._client = client
+
+    @cached_property
+    def stt(self) -> AsyncRealtimeSTTClient:
+        return AsyncRealtimeSTTClient(self._client)
