@@ -70,12 +70,14 @@ def output_dir(given: Path | None, name: str) -> Path:
 @contextlib.contextmanager
 def _endpoint(
     api_key: str | None, base_url: str | None, emulator_options: dict[str, Any]
-) -> Generator[tuple[str | None, str | None]]:
-    """(api_key, base_url) to connect to: as given, or those of an emulator started here."""
+) -> Generator[tuple[str | None, str | None, str | None]]:
+    """(api_key, base_url, websocket_url) to connect to: as given (the WebSocket URL then
+    comes from ``SONIOX_WEBSOCKET_URL`` or the default), or those of an emulator started
+    here."""
     if not is_local(api_key):
         if is_loopback_url(base_url):
             print(f"using {base_url} {LOOPBACK_NOTE}")
-        yield api_key, base_url
+        yield api_key, base_url, None
         return
     from soniox.emulator import Emulator  # only needed without a key
 
@@ -83,7 +85,7 @@ def _endpoint(
         print(f"no SONIOX_API_KEY: using a local emulator at {emulator.rest_base_url}")
         if emulator.config.engine == "deterministic":
             print(STAND_IN_WORDS_NOTE)
-        yield emulator.api_key, emulator.rest_base_url
+        yield emulator.api_key, emulator.rest_base_url, emulator.ws_url
 
 
 @contextlib.contextmanager
@@ -100,8 +102,8 @@ def soniox_client(
     ``EmulatorConfig`` fields for that emulator (e.g. faster jobs).
     """
     with (
-        _endpoint(api_key, base_url, emulator_options) as (key, url),
-        SonioxClient(api_key=key, base_url=url, config=config) as client,
+        _endpoint(api_key, base_url, emulator_options) as (key, url, ws),
+        SonioxClient(api_key=key, base_url=url, websocket_base_url=ws, config=config) as client,
     ):
         yield client
 
@@ -115,8 +117,10 @@ async def async_soniox_client(
     **emulator_options: Any,
 ) -> AsyncGenerator[AsyncSonioxClient]:
     """``soniox_client`` for asyncio: the emulator's thread serves the event loop just as well."""
-    with _endpoint(api_key, base_url, emulator_options) as (key, url):
-        async with AsyncSonioxClient(api_key=key, base_url=url, config=config) as client:
+    with _endpoint(api_key, base_url, emulator_options) as (key, url, ws):
+        async with AsyncSonioxClient(
+            api_key=key, base_url=url, websocket_base_url=ws, config=config
+        ) as client:
             yield client
 
 
@@ -126,7 +130,7 @@ def soniox_environment() -> Generator[None]:
     when a key is set, else pointing at a local emulator for the run (for code that builds its
     client the official SDK's way, ``SonioxClient()``)."""
     api_key = os.environ.get("SONIOX_API_KEY")
-    with _endpoint(api_key, os.environ.get("SONIOX_API_BASE_URL"), {}) as (key, url):
+    with _endpoint(api_key, os.environ.get("SONIOX_API_BASE_URL"), {}) as (key, url, _):
         saved = {name: os.environ.get(name) for name in ("SONIOX_API_KEY", "SONIOX_API_BASE_URL")}
         os.environ["SONIOX_API_KEY"] = key or ""
         if url:

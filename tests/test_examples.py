@@ -140,3 +140,18 @@ def test_http2_example_multiplexes_on_one_connection_either_lane() -> None:
     assert "native HTTP/2 lane: HTTP/2, 40 of 40 concurrent calls answered 200" in out
     assert "httpcore + h2: HTTP/2, 40 of 40 concurrent calls answered 200" in out
     assert out.count("connections opened: 1") == 2
+
+
+def test_realtime_file_example_streams_the_sample_and_prints_the_transcript() -> None:
+    """examples/realtime_file.py: finals grow, non-finals in brackets, a final line."""
+    out = run_example("realtime_file.py")
+    final = next(line for line in out.splitlines() if line.startswith("final: "))
+    assert len(final.split()) > 5
+    assert "reconnects: 0" in out
+
+
+def test_realtime_resume_example_survives_two_lost_connections_word_for_word() -> None:
+    """examples/realtime_resume.py: a drop and a 503 frame, the same transcript and timing."""
+    out = run_example("realtime_resume.py")
+    assert out.count("Resumed(") == 2
+    assert "identical, timing included: True" in out
