@@ -14,6 +14,7 @@ from .api import AsyncRealtimeAPI, AsyncRealtimeSTTClient, RealtimeAPI, Realtime
 from .assembler import TranscriptAssembler, TranscriptUpdate, shift_event, shift_token, text_of
 from .async_session import AsyncRealtimeSTTSession
 from .core import ReconnectPolicy
+from .helpers import RealtimeTranscript
 from .session import RealtimeSTTSession
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "RealtimeSTTClient",
     "RealtimeSTTSession",
     "ReconnectPolicy",
+    "RealtimeTranscript",
     "TranscriptAssembler",
     "TranscriptUpdate",
     "shift_event",

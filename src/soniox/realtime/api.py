@@ -11,9 +11,9 @@ namespace leaves room for ``client.realtime.tts``.
 from __future__ import annotations
 
 import ssl
-from collections.abc import Callable
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator
 from functools import cached_property
-from typing import Protocol
+from typing import Any, Protocol
 
 from soniox.config import SonioxConfig
 from soniox.errors import ClientValidationError
@@ -25,9 +25,12 @@ from ._shell import (
     KEEP_ALIVE_INTERVAL_SEC,
     SessionOptions,
 )
+from .assembler import TranscriptAssembler, TranscriptUpdate
 from .async_session import AsyncRealtimeSTTSession
 from .core import ReconnectPolicy
+from .helpers import RealtimeTranscript, stream_async, stream_sync, transcript_of
 from .session import RealtimeSTTSession
+from .source import DEFAULT_CHUNK_MS, AudioSource
 
 __all__ = [
     "AsyncRealtimeAPI",
@@ -136,6 +139,42 @@ class RealtimeSTTClient(_SttClients):
         )
         return RealtimeSTTSession(url, config, key, options=options)
 
+    def stream(
+        self,
+        source: AudioSource,
+        *,
+        config: RealtimeSTTConfig,
+        pace: float | None = 1.0,
+        chunk_ms: int = DEFAULT_CHUNK_MS,
+        **connect: Any,
+    ) -> Iterator[TranscriptUpdate]:
+        """Transcribe ``source`` live: a :class:`~.assembler.TranscriptUpdate` per result (finals
+        appended once, non-finals replaced), across reconnections. ``source``: a path, bytes, a
+        binary file object (paced at ``pace`` x real time; None: unpaced) or an iterable of
+        chunks (sent as it comes). Other keywords go to :meth:`connect`; errors raise, typed."""
+        connect.setdefault("raise_on_error", True)
+        session = self.connect(config=config, **connect)
+        return stream_sync(lambda: session, source, config, pace=pace, chunk_ms=chunk_ms)
+
+    def transcribe(
+        self,
+        source: AudioSource,
+        *,
+        config: RealtimeSTTConfig,
+        pace: float | None = 1.0,
+        chunk_ms: int = DEFAULT_CHUNK_MS,
+        **connect: Any,
+    ) -> RealtimeTranscript:
+        """The final transcript of ``source`` (see :meth:`stream`)."""
+        connect.setdefault("raise_on_error", True)
+        session = self.connect(config=config, **connect)
+        assembler = TranscriptAssembler()
+        for _ in stream_sync(
+            lambda: session, source, config, pace=pace, chunk_ms=chunk_ms, assembler=assembler
+        ):
+            pass
+        return transcript_of(assembler, session.reconnects, session.notices)
+
 
 class AsyncRealtimeSTTClient(_SttClients):
     """Makes asyncio realtime speech-to-text sessions (``async_client.realtime.stt``)."""
@@ -161,6 +200,40 @@ class AsyncRealtimeSTTClient(_SttClients):
             max_retained_bytes,
         )
         return AsyncRealtimeSTTSession(url, config, key, options=options)
+
+    def stream(
+        self,
+        source: AudioSource | AsyncIterable[bytes],
+        *,
+        config: RealtimeSTTConfig,
+        pace: float | None = 1.0,
+        chunk_ms: int = DEFAULT_CHUNK_MS,
+        **connect: Any,
+    ) -> AsyncIterator[TranscriptUpdate]:
+        """The sync :meth:`RealtimeSTTClient.stream`, as an async iterator; ``source`` may
+        also be an async iterable of chunks."""
+        connect.setdefault("raise_on_error", True)
+        session = self.connect(config=config, **connect)
+        return stream_async(lambda: session, source, config, pace=pace, chunk_ms=chunk_ms)
+
+    async def transcribe(
+        self,
+        source: AudioSource | AsyncIterable[bytes],
+        *,
+        config: RealtimeSTTConfig,
+        pace: float | None = 1.0,
+        chunk_ms: int = DEFAULT_CHUNK_MS,
+        **connect: Any,
+    ) -> RealtimeTranscript:
+        """The final transcript of ``source`` (see :meth:`stream`)."""
+        connect.setdefault("raise_on_error", True)
+        session = self.connect(config=config, **connect)
+        assembler = TranscriptAssembler()
+        async for _ in stream_async(
+            lambda: session, source, config, pace=pace, chunk_ms=chunk_ms, assembler=assembler
+        ):
+            pass
+        return transcript_of(assembler, session.reconnects, session.notices)
 
 
 class RealtimeAPI:

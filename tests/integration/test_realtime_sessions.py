@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import threading
+import time
+import wave
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -285,3 +288,92 @@ def test_the_async_session_after_close_and_with_a_bad_key(emulator: Emulator) ->
                 await session.receive_event()
 
     asyncio.run(main())
+
+
+# --- transcribe() and stream() ---------------------------------------------------------------------
+
+
+def test_transcribe_a_path_gives_the_sessions_transcript(
+    emulator: Emulator, fault_free: list[Final], tmp_path: Path
+) -> None:
+    """transcribe(path, pace=None): the same final tokens as the hand-driven session."""
+    path = tmp_path / "a.wav"
+    path.write_bytes(AUDIO)
+    result = client_for(emulator).realtime.stt.transcribe(path, config=config(), pace=None)
+    assert [(t.text, t.start_ms, t.end_ms) for t in result.tokens] == fault_free
+    assert result.text.strip()
+    assert result.reconnects == 0
+
+
+def test_stream_yields_finals_once_and_survives_a_drop(
+    emulator: Emulator, fault_free: list[Final]
+) -> None:
+    """stream(bytes): updates whose new finals, concatenated, are the fault-free transcript —
+    with a drop in the middle."""
+    emulator.faults.clear()
+    emulator.faults.inject("ws_drop", "/transcribe-websocket", after_frames=12)
+    try:
+        updates = list(client_for(emulator).realtime.stt.stream(AUDIO, config=config(), pace=None))
+    finally:
+        emulator.faults.clear()
+    finals = [(t.text, t.start_ms, t.end_ms) for u in updates for t in u.new_finals]
+    assert finals == fault_free
+    assert updates[-1].finished
+
+
+def test_a_live_iterator_source_is_sent_as_it_comes(
+    emulator: Emulator, fault_free: list[Final]
+) -> None:
+    """An iterator of chunks (a microphone queue) is not paced: the same transcript."""
+    chunks = (AUDIO[i : i + CHUNK] for i in range(0, len(AUDIO), CHUNK))
+    result = client_for(emulator).realtime.stt.transcribe(chunks, config=config())
+    assert [(t.text, t.start_ms, t.end_ms) for t in result.tokens] == fault_free
+
+
+def test_a_missing_file_raises_and_the_session_ends(emulator: Emulator, tmp_path: Path) -> None:
+    """The source's own error (FileNotFoundError) surfaces; nothing hangs."""
+    with pytest.raises(FileNotFoundError):
+        client_for(emulator).realtime.stt.transcribe(tmp_path / "nope.wav", config=config())
+
+
+def test_the_async_helpers_with_an_async_source(
+    emulator: Emulator, fault_free: list[Final]
+) -> None:
+    """transcribe() and stream() of the async client, an async iterable as the source."""
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for i in range(0, len(AUDIO), CHUNK):
+            yield AUDIO[i : i + CHUNK]
+
+    async def main() -> tuple[list[Final], list[Final]]:
+        async with async_client_for(emulator) as client:
+            result = await client.realtime.stt.transcribe(chunks(), config=config())
+            streamed = [
+                (t.text, t.start_ms, t.end_ms)
+                async for update in client.realtime.stt.stream(AUDIO, config=config(), pace=None)
+                for t in update.new_finals
+            ]
+        return [(t.text, t.start_ms, t.end_ms) for t in result.tokens], streamed
+
+    whole, streamed = asyncio.run(main())
+    assert whole == fault_free
+    assert streamed == fault_free
+
+
+def test_a_recording_is_paced_at_real_time(emulator: Emulator) -> None:
+    """pace=1.0 on 2 s of WAV takes about 2 s; pace=4.0 about a quarter of that."""
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(16_000)
+        out.writeframes(b"\x00\x10" * 32_000)
+    two_seconds = buffer.getvalue()
+    stt = client_for(emulator).realtime.stt
+    started = time.monotonic()
+    stt.transcribe(two_seconds, config=config(), pace=4.0)
+    fast = time.monotonic() - started
+    started = time.monotonic()
+    stt.transcribe(two_seconds, config=config(), pace=1.0)
+    real = time.monotonic() - started
+    assert real > 2.5 * fast
