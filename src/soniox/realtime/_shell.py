@@ -132,6 +132,11 @@ class SessionShell:
         self._closed_by_user = False
         self._last_message: RealtimeEvent | None = None
         self._last_sent = time.monotonic()
+        self._init_io()
+
+    def _init_io(self) -> None:
+        """The shell's own state (its connection, locks, keepalive)."""
+        raise NotImplementedError
 
     # --- the official read-only members ---------------------------------------------------------
     @property

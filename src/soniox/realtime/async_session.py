@@ -21,9 +21,9 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 
 from soniox.errors import SonioxError, SonioxRealtimeError
-from soniox.types import RealtimeControlType, RealtimeEvent, RealtimeSTTConfig
+from soniox.types import RealtimeControlType, RealtimeEvent
 
-from ._shell import SessionOptions, SessionShell
+from ._shell import SessionShell
 from .core import Action, Connect, Disconnect, State
 
 __all__ = ["AsyncRealtimeSTTSession"]
@@ -34,18 +34,7 @@ _BROKEN = (ConnectionClosed, OSError, WebSocketException)
 class AsyncRealtimeSTTSession(SessionShell):
     """One realtime stream, asyncio flavour; opens on ``async with`` (or :meth:`aenter`)."""
 
-    def __init__(
-        self,
-        url: str,
-        config: RealtimeSTTConfig,
-        api_key: str | Callable[[], str],
-        *,
-        options: SessionOptions | None = None,
-        connect_timeout_sec: float | None = None,
-    ) -> None:
-        super().__init__(
-            url, config, api_key, options=options, connect_timeout_sec=connect_timeout_sec
-        )
+    def _init_io(self) -> None:
         self._ws: ClientConnection | None = None
         self._lock = asyncio.Lock()
         self._changed = asyncio.Event()

@@ -27,9 +27,9 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketExce
 from websockets.sync.client import ClientConnection, connect
 
 from soniox.errors import SonioxError, SonioxRealtimeError
-from soniox.types import RealtimeControlType, RealtimeEvent, RealtimeSTTConfig
+from soniox.types import RealtimeControlType, RealtimeEvent
 
-from ._shell import SessionOptions, SessionShell
+from ._shell import SessionShell
 from .core import Action, Connect, Disconnect, State
 
 __all__ = ["RealtimeSTTSession"]
@@ -41,18 +41,7 @@ class RealtimeSTTSession(SessionShell):
     """One realtime speech-to-text stream, however many connections it takes (see the module
     docstring). Opens on ``with`` (or :meth:`enter`)."""
 
-    def __init__(
-        self,
-        url: str,
-        config: RealtimeSTTConfig,
-        api_key: str | Callable[[], str],
-        *,
-        options: SessionOptions | None = None,
-        connect_timeout_sec: float | None = None,
-    ) -> None:
-        super().__init__(
-            url, config, api_key, options=options, connect_timeout_sec=connect_timeout_sec
-        )
+    def _init_io(self) -> None:
         self._cond = threading.Condition(threading.Lock())
         self._ws: ClientConnection | None = None
         self._keepalive: threading.Thread | None = None

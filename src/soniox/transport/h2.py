@@ -38,7 +38,7 @@ import ssl
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
-from typing import Final, NoReturn
+from typing import Final, Generic, NoReturn, Protocol, TypeVar
 
 from soniox.errors import SonioxError
 
@@ -153,7 +153,17 @@ class _Dial:
         raise _failure(error, exchange, "connect") from error
 
 
-class _Pool:
+class _Connection(Protocol):
+    origin: Origin
+
+    @property
+    def client(self) -> H2Client: ...
+
+
+ConnT = TypeVar("ConnT", bound=_Connection)
+
+
+class _Pool(Generic[ConnT]):
     """What both pools keep: connections per origin, the origins that refused ``h2``,
     counting; and the rules for picking, adding and dropping a connection."""
 
@@ -173,11 +183,17 @@ class _Pool:
         self.opened = 0
         self.http1_only: set[Origin] = set()
         """Origins whose server did not choose ``h2`` by ALPN."""
-
-    _connecting: dict[Origin, _Dial]
+        self._conns: dict[Origin, list[ConnT]] = {}
+        self._connecting: dict[Origin, _Dial] = {}
 
     def _count(self) -> int:
-        raise NotImplementedError
+        return sum(len(conns) for conns in self._conns.values()) + len(self._connecting)
+
+    def stats(self) -> dict[str, tuple[int, int]]:
+        """(open, idle) connections now, by lane (``h2``, ``h2c``)."""
+        with self._lock:
+            conns = [c for group in self._conns.values() for c in group]
+        return _by_lane((c.origin, c.client.idle) for c in conns)
 
     def _dialled(self, origin: Origin, error: BaseException | None) -> None:
         """The dial to ``origin`` ended (holding the lock): its waiters learn how."""
@@ -382,7 +398,7 @@ class _SyncConnection:
             self.sock.close()
 
 
-class H2Pool(_Pool):
+class H2Pool(_Pool[_SyncConnection]):
     """The sync HTTP/2 pool (threads share it, and its connections)."""
 
     def __init__(
@@ -393,19 +409,8 @@ class H2Pool(_Pool):
         keepalive_expiry: float | None,
     ) -> None:
         super().__init__(tls, note, max_connections, keepalive_expiry)
-        self._conns: dict[Origin, list[_SyncConnection]] = {}
-        self._connecting: dict[Origin, _Dial] = {}
         self._waiting = 0
         """Requests waiting in :meth:`_checkout` (for a dial, or room in a full pool)."""
-
-    def _count(self) -> int:
-        return sum(len(conns) for conns in self._conns.values()) + len(self._connecting)
-
-    def stats(self) -> dict[str, tuple[int, int]]:
-        """(open, idle) connections now, by lane (``h2``, ``h2c``)."""
-        with self._lock:
-            conns = [c for group in self._conns.values() for c in group]
-        return _by_lane((c.origin, c.client.idle) for c in conns)
 
     def _prune(self, origin: Origin, now: float) -> list[_SyncConnection]:
         """Connections of ``origin`` that must go (holding the pool lock): lost, or gone away
@@ -761,7 +766,7 @@ class _AsyncConnection:
             transport.close()
 
 
-class AsyncH2Pool(_Pool):
+class AsyncH2Pool(_Pool[_AsyncConnection]):
     """The async HTTP/2 pool (one event loop's; connections of another loop are dropped)."""
 
     def __init__(
@@ -772,17 +777,6 @@ class AsyncH2Pool(_Pool):
         keepalive_expiry: float | None,
     ) -> None:
         super().__init__(tls, note, max_connections, keepalive_expiry)
-        self._conns: dict[Origin, list[_AsyncConnection]] = {}
-        self._connecting: dict[Origin, _Dial] = {}
-
-    def _count(self) -> int:
-        return sum(len(conns) for conns in self._conns.values()) + len(self._connecting)
-
-    def stats(self) -> dict[str, tuple[int, int]]:
-        """(open, idle) connections now, by lane (``h2``, ``h2c``)."""
-        with self._lock:
-            conns = [c for group in self._conns.values() for c in group]
-        return _by_lane((c.origin, c.client.idle) for c in conns)
 
     def _pick(self, origin: Origin, loop: asyncio.AbstractEventLoop) -> _AsyncConnection | None:
         """A connection that can take a stream now (holding the lock); drops dead ones."""
