@@ -45,8 +45,10 @@ KEEP_ALIVE_INTERVAL_SEC: Final = 5.0
 DEFAULT_RETAINED_BYTES: Final = 16 << 20
 """Audio kept for an exact resume, at most (about 8 minutes of 16 kHz mono PCM)."""
 
-Wire = tuple[list[SendText | SendAudio], list[Connect | Disconnect]]
-"""The I/O a list of actions asks for: frames to send, connections to open or close."""
+Wire = tuple[list[SendText | SendAudio], list[Connect | Disconnect], bool]
+"""The I/O a list of actions asks for — frames to send, connections to open or close — and
+whether anything a waiting receiver cares about changed (an event, a notice, the end)."""
+_NO_LINKS: Final[list[Connect | Disconnect]] = []
 
 
 class SessionOptions:
@@ -174,12 +176,17 @@ class SessionShell:
     # --- the shells' shared steps ---------------------------------------------------------------
     def _settle(self, actions: list[Action]) -> Wire:
         """Apply the user-facing actions (events, notices, the end) and return the I/O."""
+        if len(actions) == 1 and type(actions[0]) is SendAudio:
+            return [actions[0]], _NO_LINKS, False  # the hot path: one chunk out
         frames: list[SendText | SendAudio] = []
         links: list[Connect | Disconnect] = []
+        changed = False
         for action in actions:
             if isinstance(action, SendText | SendAudio):
                 frames.append(action)
-            elif isinstance(action, Connect | Disconnect):
+                continue
+            changed = True
+            if isinstance(action, Connect | Disconnect):
                 links.append(action)
             elif isinstance(action, Deliver):
                 if not (action.event.is_error and self._options.raise_on_error):
@@ -188,7 +195,7 @@ class SessionShell:
                 self._ended = True
             else:
                 self._notices.append(action)
-        return frames, links
+        return frames, links, changed
 
     def _next_event(self) -> RealtimeEvent | bool | None:
         """What ``receive_event`` returns now — an event, or None at the end — or False when

@@ -167,9 +167,10 @@ class AsyncRealtimeSTTSession(SessionShell):
     # --- the shell ---------------------------------------------------------------------------
     async def _step(self, decide: Callable[[], list[Action]]) -> None:
         async with self._lock:
-            frames, links = self._settle(decide())
+            frames, links, changed = self._settle(decide())
             ws = self._ws
-            self._changed.set()
+            if changed:
+                self._changed.set()
             for frame in frames:
                 await self._send(ws, self._payload(frame))
         for link in links:
@@ -214,7 +215,8 @@ class AsyncRealtimeSTTSession(SessionShell):
             await self._step(partial(self._core.connect_failed, action.connection, error, now))
             return
         async with self._lock:
-            frames, links = self._settle(self._core.opened(action.connection, time.monotonic()))
+            opened = self._core.opened(action.connection, time.monotonic())
+            frames, links, _ = self._settle(opened)
             for frame in frames:  # the first frames, before anyone else's
                 try:
                     await ws.send(self._payload(frame))

@@ -30,7 +30,7 @@ from soniox.errors import SonioxError, SonioxRealtimeError
 from soniox.types import RealtimeControlType, RealtimeEvent
 
 from ._shell import SessionShell
-from .core import Action, Connect, Disconnect, State
+from .core import Action, Connect, Disconnect, SendAudio, SendText, State
 
 __all__ = ["RealtimeSTTSession"]
 
@@ -140,7 +140,18 @@ class RealtimeSTTSession(SessionShell):
                 reason = f"the connection failed: {error!r}"
                 self._step(partial(self._core.dropped, connection, reason, time.monotonic()))
                 continue
-            self._step(partial(self._core.received, connection, raw, time.monotonic()))
+            now = time.monotonic()
+            with self._cond:  # the result's event, if any, handed out in the same hold
+                frames, links, changed = self._settle(self._core.received(connection, raw, now))
+                if changed:
+                    self._cond.notify_all()
+                if not frames and not links:
+                    found = self._next_event()
+                    if found is not False:
+                        return found if isinstance(found, RealtimeEvent) else None
+                    continue
+                ws = self._ws
+            self._do(frames, links, ws)
 
     def receive_events(self) -> Iterator[RealtimeEvent]:
         while (event := self.receive_event()) is not None:
@@ -172,9 +183,19 @@ class RealtimeSTTSession(SessionShell):
     def _step(self, decide: Callable[[], list[Action]]) -> None:
         """Ask the core (under the lock), then do the I/O it asks for (outside it)."""
         with self._cond:
-            frames, links = self._settle(decide())
+            frames, links, changed = self._settle(decide())
             ws = self._ws
-            self._cond.notify_all()
+            if changed:
+                self._cond.notify_all()
+        self._do(frames, links, ws)
+
+    def _do(
+        self,
+        frames: list[SendText | SendAudio],
+        links: list[Connect | Disconnect],
+        ws: ClientConnection | None,
+    ) -> None:
+        """The I/O a decision asked for (no lock held)."""
         for frame in frames:
             self._send(ws, self._payload(frame))
         for link in links:
@@ -217,7 +238,8 @@ class RealtimeSTTSession(SessionShell):
             self._step(partial(self._core.connect_failed, action.connection, error, now))
             return
         with self._cond:
-            frames, links = self._settle(self._core.opened(action.connection, time.monotonic()))
+            opened = self._core.opened(action.connection, time.monotonic())
+            frames, links, _ = self._settle(opened)
             for frame in frames:  # the first frames, before anyone else's
                 try:
                     ws.send(self._payload(frame))
