@@ -377,3 +377,63 @@ def test_a_recording_is_paced_at_real_time(emulator: Emulator) -> None:
     stt.transcribe(two_seconds, config=config(), pace=1.0)
     real = time.monotonic() - started
     assert real > 2.5 * fast
+
+
+# --- the watchdog ---------------------------------------------------------------------------------
+
+
+def test_a_stalled_server_is_detected_and_the_stream_resumes(
+    emulator: Emulator, fault_free: list[Final]
+) -> None:
+    """The server stops answering (a half-open connection): audio goes out, nothing comes back
+    for receive_timeout_sec, the session reconnects — the same transcript."""
+    emulator.faults.clear()
+    emulator.faults.inject("ws_stall", "/transcribe-websocket", after_frames=10, delay_s=0)
+    connect = client_for(emulator).realtime.stt.connect
+    try:
+        with connect(config=config(), receive_timeout_sec=0.5) as session:
+            finals = stream(session)
+    finally:
+        emulator.faults.clear()
+    assert finals == fault_free
+    assert session.reconnects == 1
+    assert "no answer" in str(session.notices[0])
+
+
+def test_the_async_watchdog_too(emulator: Emulator, fault_free: list[Final]) -> None:
+    """The same stall, the async session."""
+    emulator.faults.clear()
+    emulator.faults.inject("ws_stall", "/transcribe-websocket", after_frames=10, delay_s=0)
+
+    async def main() -> tuple[list[Final], int]:
+        async with (
+            async_client_for(emulator) as client,
+            client.realtime.stt.connect(config=config(), receive_timeout_sec=0.5) as session,
+        ):
+            return await astream(session), session.reconnects
+
+    try:
+        finals, reconnects = asyncio.run(main())
+    finally:
+        emulator.faults.clear()
+    assert finals == fault_free
+    assert reconnects == 1
+
+
+def test_a_quiet_paused_stream_is_not_mistaken_for_a_dead_one() -> None:
+    """No audio (paused) and no answers for longer than the watchdog's limit: not a drop."""
+    with Emulator(ws_idle_timeout_s=5.0) as emu:
+        connect = client_for(emu).realtime.stt.connect
+        with connect(
+            config=config(), receive_timeout_sec=0.3, keepalive_interval_sec=0.2
+        ) as session:
+            session.send_byte_chunk(AUDIO[: CHUNK * 4])
+            first = session.receive_event()
+            session.pause(finalize=False)
+            threading.Event().wait(1.0)
+            session.resume()
+            session.send_bytes([AUDIO[CHUNK * 4 : CHUNK * 8]])
+            rest = list(session.receive_events())
+        assert first is not None
+        assert rest[-1].finished
+        assert session.reconnects == 0

@@ -376,3 +376,22 @@ class SessionMachine(RuleBasedStateMachine):
 
 SessionMachine.TestCase.settings = settings(max_examples=150, stateful_step_count=30, deadline=None)
 TestSessionMachine = SessionMachine.TestCase
+
+
+def test_the_server_owes_an_answer_for_audio_it_has_not_acknowledged() -> None:
+    """awaiting_answer(): audio beyond the server's total_audio_proc_ms, or the end of the
+    stream; not a quiet stream whose audio was all answered."""
+    c = core()
+    connected(c)
+    assert not c.awaiting_answer()
+    c.audio(b"\x00" * 3200)  # 100 ms
+    assert c.awaiting_answer()
+    c.received(1, result(60), 0.1)  # total 60 ms: 40 ms still owed
+    assert c.awaiting_answer()
+    c.received(1, result(100), 0.2)
+    assert not c.awaiting_answer()
+    c.pause()
+    assert not c.awaiting_answer()
+    c.resume()
+    c.finish()
+    assert c.awaiting_answer()

@@ -34,6 +34,7 @@ __all__ = [
     "DEFAULT_CONNECT_TIMEOUT_SEC",
     "DEFAULT_RETAINED_BYTES",
     "KEEP_ALIVE_INTERVAL_SEC",
+    "RECEIVE_TIMEOUT_SEC",
     "SessionOptions",
     "SessionShell",
     "Wire",
@@ -42,6 +43,9 @@ __all__ = [
 DEFAULT_CONNECT_TIMEOUT_SEC: Final = 10.0
 KEEP_ALIVE_INTERVAL_SEC: Final = 5.0
 """A keepalive goes out when no frame did for this long (the server drops a stream idle 20 s)."""
+RECEIVE_TIMEOUT_SEC: Final = 10.0
+"""Audio went out but no message came back for this long: the connection is treated as dead
+(a half-open socket, a stalled server) and the session reconnects."""
 DEFAULT_RETAINED_BYTES: Final = 16 << 20
 """Audio kept for an exact resume, at most (about 8 minutes of 16 kHz mono PCM)."""
 
@@ -62,6 +66,7 @@ class SessionOptions:
         "ping_timeout",
         "policy",
         "raise_on_error",
+        "receive_timeout_sec",
         "ssl",
     )
 
@@ -74,6 +79,7 @@ class SessionOptions:
         ssl: Any = None,
         policy: ReconnectPolicy | None = None,
         keepalive_interval_sec: float | None = KEEP_ALIVE_INTERVAL_SEC,
+        receive_timeout_sec: float | None = RECEIVE_TIMEOUT_SEC,
         max_retained_bytes: int = DEFAULT_RETAINED_BYTES,
         raise_on_error: bool = False,
     ) -> None:
@@ -87,6 +93,7 @@ class SessionOptions:
         self.ssl = ssl
         self.policy = policy or ReconnectPolicy()
         self.keepalive_interval_sec = keepalive_interval_sec
+        self.receive_timeout_sec = receive_timeout_sec
         self.max_retained_bytes = max_retained_bytes
         self.raise_on_error = raise_on_error
 
@@ -134,6 +141,8 @@ class SessionShell:
         self._closed_by_user = False
         self._last_message: RealtimeEvent | None = None
         self._last_sent = time.monotonic()
+        self._owed_since: float | None = None
+        """Since when the server has owed an answer without sending anything (the watchdog)."""
         self._init_io()
 
     def _init_io(self) -> None:
@@ -219,6 +228,27 @@ class SessionShell:
         if error is not None:
             raise error
 
+    def _heard(self) -> None:
+        self._owed_since = None
+
+    def _silent(self, now: float) -> bool:
+        """The watchdog, at each quiet tick of a read: the server has owed an answer (audio it
+        has not acknowledged, or the end of the stream) for ``receive_timeout_sec`` without a
+        word — a half-open socket or a stalled server, treated as a dropped connection. A
+        quiet stream that owes nothing (paused, all audio answered) is left alone."""
+        limit = self._options.receive_timeout_sec
+        if limit is None or not self._core.awaiting_answer():
+            self._owed_since = None
+            return False
+        if self._owed_since is None:
+            self._owed_since = now
+        return now - self._owed_since >= limit
+
+    def _watch_tick(self) -> float | None:
+        """How long one read may wait before the watchdog looks again."""
+        limit = self._options.receive_timeout_sec
+        return None if limit is None else max(0.05, limit / 4)
+
     @staticmethod
     def _payload(frame: SendText | SendAudio) -> str | bytes:
         return frame.text if isinstance(frame, SendText) else frame.data
@@ -233,4 +263,5 @@ class SessionShell:
             "compression": None,  # permessage-deflate: CPU for next to no gain on audio
             "ssl": options.ssl,
             "max_size": None,
+            "close_timeout": 2.0,  # a user's close() never waits long on a silent server
         }

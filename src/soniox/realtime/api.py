@@ -23,6 +23,7 @@ from ._shell import (
     DEFAULT_CONNECT_TIMEOUT_SEC,
     DEFAULT_RETAINED_BYTES,
     KEEP_ALIVE_INTERVAL_SEC,
+    RECEIVE_TIMEOUT_SEC,
     SessionOptions,
 )
 from .assembler import TranscriptAssembler, TranscriptUpdate
@@ -86,6 +87,7 @@ class _SttClients:
         raise_on_error: bool,
         keepalive_interval_sec: float | None,
         max_retained_bytes: int,
+        receive_timeout_sec: float | None,
     ) -> tuple[str, str | Callable[[], str], SessionOptions]:
         key = api_key if api_key is not None else self._client.api_key
         if not key:
@@ -109,6 +111,7 @@ class _SttClients:
             keepalive_interval_sec=keepalive_interval_sec,
             max_retained_bytes=max_retained_bytes,
             raise_on_error=raise_on_error,
+            receive_timeout_sec=receive_timeout_sec,
         )
         return url, key, options
 
@@ -126,6 +129,7 @@ class RealtimeSTTClient(_SttClients):
         raise_on_error: bool = False,
         keepalive_interval_sec: float | None = KEEP_ALIVE_INTERVAL_SEC,
         max_retained_bytes: int = DEFAULT_RETAINED_BYTES,
+        receive_timeout_sec: float | None = RECEIVE_TIMEOUT_SEC,
     ) -> RealtimeSTTSession:
         """A session for ``config``, connected on ``with``. ``api_key``: a key or a provider
         called before each connection (default: the client's key)."""
@@ -136,6 +140,7 @@ class RealtimeSTTClient(_SttClients):
             raise_on_error,
             keepalive_interval_sec,
             max_retained_bytes,
+            receive_timeout_sec,
         )
         return RealtimeSTTSession(url, config, key, options=options)
 
@@ -189,6 +194,7 @@ class AsyncRealtimeSTTClient(_SttClients):
         raise_on_error: bool = False,
         keepalive_interval_sec: float | None = KEEP_ALIVE_INTERVAL_SEC,
         max_retained_bytes: int = DEFAULT_RETAINED_BYTES,
+        receive_timeout_sec: float | None = RECEIVE_TIMEOUT_SEC,
     ) -> AsyncRealtimeSTTSession:
         """A session for ``config``, connected on ``async with`` (see the sync ``connect``)."""
         url, key, options = self._session_args(
@@ -198,6 +204,7 @@ class AsyncRealtimeSTTClient(_SttClients):
             raise_on_error,
             keepalive_interval_sec,
             max_retained_bytes,
+            receive_timeout_sec,
         )
         return AsyncRealtimeSTTSession(url, config, key, options=options)
 

@@ -3,9 +3,9 @@ official SDK's ``AsyncRealtimeSTTSession`` name for name, as a shell over the sa
 :class:`~.core.SessionCore` and :class:`~._shell.SessionShell`.
 
 Tasks may share a session (one sending audio, another receiving events). Core calls never
-await, so they are atomic on the loop; one ``asyncio.Lock`` orders the frames: a core decision
-and the frames it produces go out together, and a new connection's first frames (config,
-replay, what waited) go out before any other.
+await, so they are atomic on the loop; one ``asyncio.Lock`` orders the frames (first come,
+first served: in the order the core decided them), and a new connection's first frames
+(config, replay, what waited) go out before any other. Receiving never waits for that lock.
 """
 
 from __future__ import annotations
@@ -121,7 +121,17 @@ class AsyncRealtimeSTTSession(SessionShell):
                 await self._changed.wait()
                 continue
             try:
-                raw = await ws.recv()
+                async with asyncio.timeout(self._watch_tick()):
+                    raw = await ws.recv()
+            except TimeoutError:
+                now = time.monotonic()
+                if self._silent(now):
+                    limit = self._options.receive_timeout_sec
+                    reason = f"no answer for {limit:g} s while one was owed"
+                    self._heard()
+                    ws.transport.abort()  # first: a send blocked on it (holding the lock) ends
+                    await self._step(partial(self._core.dropped, connection, reason, now))
+                continue
             except ConnectionClosed as closed:
                 code = closed.rcvd.code if closed.rcvd else "no close frame"
                 reason = f"the connection closed ({code})"
@@ -131,6 +141,7 @@ class AsyncRealtimeSTTSession(SessionShell):
                 reason = f"the connection failed: {error!r}"
                 await self._step(partial(self._core.dropped, connection, reason, time.monotonic()))
                 continue
+            self._heard()
             await self._step(partial(self._core.received, connection, raw, time.monotonic()))
 
     async def receive_events(self) -> AsyncIterator[RealtimeEvent]:
@@ -166,13 +177,19 @@ class AsyncRealtimeSTTSession(SessionShell):
 
     # --- the shell ---------------------------------------------------------------------------
     async def _step(self, decide: Callable[[], list[Action]]) -> None:
-        async with self._lock:
-            frames, links, changed = self._settle(decide())
-            ws = self._ws
-            if changed:
-                self._changed.set()
-            for frame in frames:
-                await self._send(ws, self._payload(frame))
+        """Ask the core (a core call never awaits: atomic on the loop), then do the I/O.
+
+        Frames go out under the lock, which asyncio hands out first come, first served — so in
+        the order the core decided them; a decision without frames (a result received, most
+        of the time) never waits for it, even when a send is stuck on a stalled socket."""
+        frames, links, changed = self._settle(decide())
+        ws = self._ws
+        if changed:
+            self._changed.set()
+        if frames:
+            async with self._lock:
+                for frame in frames:
+                    await self._send(ws, self._payload(frame))
         for link in links:
             if isinstance(link, Connect):
                 await self._connect(link)
@@ -189,9 +206,11 @@ class AsyncRealtimeSTTSession(SessionShell):
         self._last_sent = time.monotonic()
 
     async def _disconnect(self, ws: ClientConnection | None) -> None:
+        """Drop a connection the core gave up on, abortively (see the sync session)."""
         if ws is not None and self._ws is ws:
             self._ws = None
         if ws is not None:
+            ws.transport.abort()
             with contextlib.suppress(OSError, WebSocketException):
                 await ws.close()
 
@@ -217,6 +236,7 @@ class AsyncRealtimeSTTSession(SessionShell):
         async with self._lock:
             opened = self._core.opened(action.connection, time.monotonic())
             frames, links, _ = self._settle(opened)
+            self._heard()
             for frame in frames:  # the first frames, before anyone else's
                 try:
                     await ws.send(self._payload(frame))

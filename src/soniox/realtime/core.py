@@ -231,6 +231,11 @@ class SessionCore:
         """Audio given while paused, not sent (as officially)."""
         self.audio_bytes = 0
         """Audio accepted from the user (sent, queued, dropped while paused, or discarded)."""
+        self._answered_ms = 0
+        """The server's ``total_audio_proc_ms`` on the stream's clock: audio it has taken."""
+        self._unheard = False
+        """Audio went out since the last message (what the watchdog has when the layout,
+        and so the audio's length, is unknown)."""
         self.discarded_bytes = 0
         """Audio that was waiting for a connection when the session closed or failed."""
 
@@ -272,6 +277,7 @@ class SessionCore:
             self._pending.append(SendAudio(data))
             return []
         self.ledger.sent(data)
+        self._unheard = True
         return [SendAudio(data)]
 
     def control(
@@ -367,6 +373,7 @@ class SessionCore:
             if isinstance(frame, SendAudio):
                 self.ledger.sent(frame.data)
             actions.append(frame)
+        self._unheard = any(isinstance(a, SendAudio) for a in actions)
         self._pending.clear()
         self._opened_at = now
         if self._finish_requested:
@@ -389,9 +396,12 @@ class SessionCore:
         if event.is_error:
             return self._error_frame(event, now)
         self._healthy()
+        self._unheard = False
         shifted = shift_event(event, self.offset_ms)
         if shifted.final_audio_proc_ms is not None:
             self.ledger.watermark(shifted.final_audio_proc_ms)
+        if shifted.total_audio_proc_ms is not None:
+            self._answered_ms = max(self._answered_ms, shifted.total_audio_proc_ms)
         if not event.finished:
             return [Deliver(shifted)]
         self.state = State.FINISHED
@@ -417,6 +427,19 @@ class SessionCore:
             frame = {"error_code": status, "error_message": f"connection refused: {error}"}
             return self._fail(error_from_realtime_frame(frame))
         return self._reconnect(f"connecting failed: {error}", now)
+
+    def awaiting_answer(self) -> bool:
+        """Whether the server owes an answer: audio it has not acknowledged (its
+        ``total_audio_proc_ms`` behind the audio sent), or the ``finished`` result after the
+        end of audio. What a watchdog checks before calling a silent connection dead."""
+        if self.state is State.FINISHING:
+            return True
+        if self.state not in (State.STREAMING, State.PAUSED):
+            return False
+        layout = self.ledger.layout
+        if layout is None:
+            return self._unheard
+        return layout.ms_of(self.ledger.sent_bytes) > self._answered_ms
 
     # --- decisions --------------------------------------------------------------------------
     def _error_frame(self, event: RealtimeEvent, now: float) -> list[Action]:

@@ -17,6 +17,7 @@ the server said first (an error frame explains the close) — and the core decid
 from __future__ import annotations
 
 import contextlib
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -130,7 +131,17 @@ class RealtimeSTTSession(SessionShell):
                     self._cond.wait()
                     continue
             try:
-                raw = ws.recv()
+                raw = ws.recv(timeout=self._watch_tick())
+            except TimeoutError:
+                now = time.monotonic()
+                if self._silent(now):
+                    limit = self._options.receive_timeout_sec
+                    reason = f"no answer for {limit:g} s while one was owed"
+                    self._heard()
+                    with contextlib.suppress(OSError):  # a send blocked on it ends now
+                        ws.socket.shutdown(socket.SHUT_RDWR)
+                    self._step(partial(self._core.dropped, connection, reason, now))
+                continue
             except ConnectionClosed as closed:
                 code = closed.rcvd.code if closed.rcvd else "no close frame"
                 reason = f"the connection closed ({code})"
@@ -141,6 +152,7 @@ class RealtimeSTTSession(SessionShell):
                 self._step(partial(self._core.dropped, connection, reason, time.monotonic()))
                 continue
             now = time.monotonic()
+            self._heard()
             with self._cond:  # the result's event, if any, handed out in the same hold
                 frames, links, changed = self._settle(self._core.received(connection, raw, now))
                 if changed:
@@ -214,10 +226,14 @@ class RealtimeSTTSession(SessionShell):
         self._last_sent = time.monotonic()
 
     def _disconnect(self, ws: ClientConnection | None) -> None:
+        """Drop a connection the core gave up on, abortively: a thread blocked sending into a
+        stalled socket is released at once, and nothing waits for a close handshake."""
         with self._cond:
             if ws is not None and self._ws is ws:
                 self._ws = None
         if ws is not None:
+            with contextlib.suppress(OSError):
+                ws.socket.shutdown(socket.SHUT_RDWR)
             with contextlib.suppress(OSError, WebSocketException):
                 ws.close()
 
@@ -240,6 +256,7 @@ class RealtimeSTTSession(SessionShell):
         with self._cond:
             opened = self._core.opened(action.connection, time.monotonic())
             frames, links, _ = self._settle(opened)
+            self._heard()
             for frame in frames:  # the first frames, before anyone else's
                 try:
                     ws.send(self._payload(frame))
