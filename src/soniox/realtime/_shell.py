@@ -244,10 +244,14 @@ class SessionShell:
             self._owed_since = now
         return now - self._owed_since >= limit
 
-    def _watch_tick(self) -> float | None:
-        """How long one read may wait before the watchdog looks again."""
-        limit = self._options.receive_timeout_sec
-        return None if limit is None else max(0.05, limit / 4)
+    def _tick(self) -> float | None:
+        """How often the background ticker looks (keepalives, the watchdog); None: never."""
+        ticks = [
+            min(1.0, value / 4)
+            for value in (self._options.keepalive_interval_sec, self._options.receive_timeout_sec)
+            if value is not None
+        ]
+        return max(0.02, min(ticks)) if ticks else None
 
     @staticmethod
     def _payload(frame: SendText | SendAudio) -> str | bytes:

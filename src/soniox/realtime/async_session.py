@@ -35,6 +35,7 @@ class AsyncRealtimeSTTSession(SessionShell):
     """One realtime stream, asyncio flavour; opens on ``async with`` (or :meth:`aenter`)."""
 
     def _init_io(self) -> None:
+        self._stalled: str | None = None
         self._ws: ClientConnection | None = None
         self._lock = asyncio.Lock()
         self._changed = asyncio.Event()
@@ -121,24 +122,14 @@ class AsyncRealtimeSTTSession(SessionShell):
                 await self._changed.wait()
                 continue
             try:
-                async with asyncio.timeout(self._watch_tick()):
-                    raw = await ws.recv()
-            except TimeoutError:
-                now = time.monotonic()
-                if self._silent(now):
-                    limit = self._options.receive_timeout_sec
-                    reason = f"no answer for {limit:g} s while one was owed"
-                    self._heard()
-                    ws.transport.abort()  # first: a send blocked on it (holding the lock) ends
-                    await self._step(partial(self._core.dropped, connection, reason, now))
-                continue
+                raw = await ws.recv()
             except ConnectionClosed as closed:
                 code = closed.rcvd.code if closed.rcvd else "no close frame"
-                reason = f"the connection closed ({code})"
+                reason = self._stalled or f"the connection closed ({code})"
                 await self._step(partial(self._core.dropped, connection, reason, time.monotonic()))
                 continue
             except (OSError, WebSocketException) as error:
-                reason = f"the connection failed: {error!r}"
+                reason = self._stalled or f"the connection failed: {error!r}"
                 await self._step(partial(self._core.dropped, connection, reason, time.monotonic()))
                 continue
             self._heard()
@@ -248,23 +239,34 @@ class AsyncRealtimeSTTSession(SessionShell):
             ):
                 self._ws = ws
                 self._last_sent = time.monotonic()
+                self._stalled = None
             self._changed.set()
         for link in links:
             if isinstance(link, Disconnect):
                 await self._disconnect(ws)
 
     def _start_keepalive(self) -> None:
-        interval = self._options.keepalive_interval_sec
-        if interval is None or self._keepalive is not None:
+        tick = self._tick()
+        if tick is None or self._keepalive is not None:
             return
-        self._keepalive = asyncio.create_task(self._keepalive_loop(interval))
+        self._keepalive = asyncio.create_task(self._ticker(tick))
 
-    async def _keepalive_loop(self, interval: float) -> None:
-        tick = min(1.0, interval / 2)
+    async def _ticker(self, tick: float) -> None:
+        """Keepalives and the watchdog (see the sync session's ``_ticker``)."""
+        interval = self._options.keepalive_interval_sec
         while not self._stop.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), tick)
-            if self._stop.is_set() or time.monotonic() - self._last_sent < interval:
+            if self._stop.is_set():
+                continue
+            now = time.monotonic()
+            ws = self._ws
+            if ws is not None and self._silent(now):
+                limit = self._options.receive_timeout_sec
+                self._stalled = f"no answer for {limit:g} s while one was owed"
+                self._heard()
+                ws.transport.abort()  # the reader, and a send stuck on it, end now
+            if interval is None or now - self._last_sent < interval:
                 continue
             try:
                 await self._step(partial(self._core.control, RealtimeControlType.KEEP_ALIVE))

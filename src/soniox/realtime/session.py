@@ -43,6 +43,8 @@ class RealtimeSTTSession(SessionShell):
     docstring). Opens on ``with`` (or :meth:`enter`)."""
 
     def _init_io(self) -> None:
+        self._stalled: str | None = None
+        """Why the watchdog shut the current connection down, if it did."""
         self._cond = threading.Condition(threading.Lock())
         self._ws: ClientConnection | None = None
         self._keepalive: threading.Thread | None = None
@@ -131,24 +133,14 @@ class RealtimeSTTSession(SessionShell):
                     self._cond.wait()
                     continue
             try:
-                raw = ws.recv(timeout=self._watch_tick())
-            except TimeoutError:
-                now = time.monotonic()
-                if self._silent(now):
-                    limit = self._options.receive_timeout_sec
-                    reason = f"no answer for {limit:g} s while one was owed"
-                    self._heard()
-                    with contextlib.suppress(OSError):  # a send blocked on it ends now
-                        ws.socket.shutdown(socket.SHUT_RDWR)
-                    self._step(partial(self._core.dropped, connection, reason, now))
-                continue
+                raw = ws.recv()
             except ConnectionClosed as closed:
                 code = closed.rcvd.code if closed.rcvd else "no close frame"
-                reason = f"the connection closed ({code})"
+                reason = self._stalled or f"the connection closed ({code})"
                 self._step(partial(self._core.dropped, connection, reason, time.monotonic()))
                 continue
             except (OSError, WebSocketException) as error:
-                reason = f"the connection failed: {error!r}"
+                reason = self._stalled or f"the connection failed: {error!r}"
                 self._step(partial(self._core.dropped, connection, reason, time.monotonic()))
                 continue
             now = time.monotonic()
@@ -268,26 +260,38 @@ class RealtimeSTTSession(SessionShell):
             ):
                 self._ws = ws
                 self._last_sent = time.monotonic()
+                self._stalled = None
             self._cond.notify_all()
         for link in links:
             if isinstance(link, Disconnect):
                 self._disconnect(ws)
 
     def _start_keepalive(self) -> None:
-        interval = self._options.keepalive_interval_sec
-        if interval is None or self._keepalive is not None:
+        tick = self._tick()
+        if tick is None or self._keepalive is not None:
             return
         self._keepalive = threading.Thread(
-            target=self._keepalive_loop, args=(interval,), name="soniox-keepalive", daemon=True
+            target=self._ticker, args=(tick,), name="soniox-keepalive", daemon=True
         )
         self._keepalive.start()
 
-    def _keepalive_loop(self, interval: float) -> None:
-        """A keepalive whenever nothing went out for ``interval`` (paused, or the user's audio
-        source stalled), so the server never drops the stream as idle."""
-        tick = min(1.0, interval / 2)
+    def _ticker(self, tick: float) -> None:
+        """Keepalives and the watchdog, every ``tick``: a keepalive whenever nothing went out
+        for ``keepalive_interval_sec`` (paused, or the audio source stalled), so the server
+        never drops the stream as idle; a connection silent while the server owes an answer
+        is shut down, and the receiving side resumes the stream on a new one."""
+        interval = self._options.keepalive_interval_sec
         while not self._stop.wait(tick):
-            if time.monotonic() - self._last_sent < interval:
+            now = time.monotonic()
+            with self._cond:
+                silent, ws = self._silent(now), self._ws
+            if silent and ws is not None:
+                limit = self._options.receive_timeout_sec
+                self._stalled = f"no answer for {limit:g} s while one was owed"
+                self._heard()
+                with contextlib.suppress(OSError):  # the reader, and a stuck sender, wake up
+                    ws.socket.shutdown(socket.SHUT_RDWR)
+            if interval is None or now - self._last_sent < interval:
                 continue
             try:
                 self._step(partial(self._core.control, RealtimeControlType.KEEP_ALIVE))

@@ -769,15 +769,6 @@ class _AsyncConnection:
 class AsyncH2Pool(_Pool[_AsyncConnection]):
     """The async HTTP/2 pool (one event loop's; connections of another loop are dropped)."""
 
-    def __init__(
-        self,
-        tls: Callable[[], ssl.SSLContext],
-        note: ConnectionNote,
-        max_connections: int | None,
-        keepalive_expiry: float | None,
-    ) -> None:
-        super().__init__(tls, note, max_connections, keepalive_expiry)
-
     def _pick(self, origin: Origin, loop: asyncio.AbstractEventLoop) -> _AsyncConnection | None:
         """A connection that can take a stream now (holding the lock); drops dead ones."""
         conns = self._conns.get(origin)
