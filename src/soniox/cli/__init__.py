@@ -1,7 +1,8 @@
 """The ``soniox`` command.
 
 Each subcommand registers itself with :func:`build_parser` through a function in
-:data:`COMMANDS`: ``soniox transcribe`` (files or URLs to text, JSON, SRT or WebVTT),
+:data:`COMMANDS`: ``soniox transcribe`` (files or URLs to text, JSON, SRT or WebVTT), ``soniox stream``
+(realtime, a file or raw PCM on stdin, rendered live),
 ``soniox files ls|rm``, ``soniox jobs ls|rm``, ``soniox models``, ``soniox demo`` (the bundled
 sample against the embedded emulator, no API key needed) and ``soniox emulator`` (the local
 Soniox-compatible server). The API commands live in ``cli_transcribe`` / ``cli_manage`` (with
@@ -289,8 +290,47 @@ def _add_models_command(subparsers: Any) -> None:
     sub.set_defaults(handler=_lazy("manage", "run_models"))
 
 
+def _add_stream_command(subparsers: Any) -> None:
+    sub: argparse.ArgumentParser = subparsers.add_parser(
+        "stream",
+        parents=[_connection_options()],
+        help="realtime transcription of a file, or of raw PCM on stdin, shown live",
+        description=(
+            "Stream FILE (at real time; --fast: as fast as it is read) or raw audio from stdin "
+            "('-') to the realtime API and print the transcript as it grows. A dropped "
+            "connection is resumed without losing or repeating a word."
+        ),
+    )
+    sub.add_argument("source", metavar="FILE", help="audio file, or - for raw audio on stdin")
+    sub.add_argument("--fast", action="store_true", help="send a file as fast as it is read")
+    sub.add_argument(
+        "--audio-format",
+        metavar="FMT",
+        help="audio format (default: auto for a file, pcm_s16le for stdin)",
+    )
+    sub.add_argument("--sample-rate", type=int, metavar="HZ", help="raw audio: sample rate")
+    sub.add_argument("--num-channels", type=int, metavar="N", help="raw audio: channels")
+    sub.add_argument("--model", default=None, help="realtime model id (default stt-rt-v4)")
+    sub.add_argument("--speakers", action="store_true", help="speaker diarization")
+    sub.add_argument(
+        "--language-hint",
+        action="append",
+        dest="language_hints",
+        metavar="LANG",
+        help="a language expected in the audio (repeat for several)",
+    )
+    sub.add_argument("--translate-to", metavar="LANG", help="translate into LANG")
+    sub.add_argument("--srt", type=Path, metavar="PATH", help="write SRT subtitles at the end")
+    sub.add_argument("--vtt", type=Path, metavar="PATH", help="write WebVTT subtitles at the end")
+    sub.add_argument(
+        "--ws-url", metavar="URL", help="realtime WebSocket URL (default: $SONIOX_WEBSOCKET_URL)"
+    )
+    sub.set_defaults(handler=_lazy("stream", "run_stream"))
+
+
 COMMANDS: list[Callable[[Any], None]] = [
     _add_transcribe_command,
+    _add_stream_command,
     _add_files_command,
     _add_jobs_command,
     _add_models_command,
