@@ -197,11 +197,10 @@ class AsyncRealtimeSTTSession(SessionShell):
         self._last_sent = time.monotonic()
 
     async def _disconnect(self, ws: ClientConnection | None) -> None:
-        """Drop a connection the core gave up on, abortively (see the sync session)."""
+        """Close a connection the core gave up on (see the sync session)."""
         if ws is not None and self._ws is ws:
             self._ws = None
         if ws is not None:
-            ws.transport.abort()
             with contextlib.suppress(OSError, WebSocketException):
                 await ws.close()
 

@@ -218,14 +218,13 @@ class RealtimeSTTSession(SessionShell):
         self._last_sent = time.monotonic()
 
     def _disconnect(self, ws: ClientConnection | None) -> None:
-        """Drop a connection the core gave up on, abortively: a thread blocked sending into a
-        stalled socket is released at once, and nothing waits for a close handshake."""
+        """Close a connection the core gave up on. Gracefully, within ``close_timeout``: it is
+        dead already (a drop), or closing (after an error frame); a silent one was shut down by
+        the watchdog first, which also releases a sender stuck on it."""
         with self._cond:
             if ws is not None and self._ws is ws:
                 self._ws = None
         if ws is not None:
-            with contextlib.suppress(OSError):
-                ws.socket.shutdown(socket.SHUT_RDWR)
             with contextlib.suppress(OSError, WebSocketException):
                 ws.close()
 
