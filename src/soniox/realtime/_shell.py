@@ -142,6 +142,8 @@ class SessionShell:
         self._last_message: RealtimeEvent | None = None
         self._last_sent = time.monotonic()
         self._owed_since: float | None = None
+        self._stalled: str | None = None
+        """Why the watchdog had the current connection shut down, if it did."""
         """Since when the server has owed an answer without sending anything (the watchdog)."""
         self._init_io()
 
@@ -231,18 +233,29 @@ class SessionShell:
     def _heard(self) -> None:
         self._owed_since = None
 
-    def _silent(self, now: float) -> bool:
-        """The watchdog, at each quiet tick of a read: the server has owed an answer (audio it
-        has not acknowledged, or the end of the stream) for ``receive_timeout_sec`` without a
-        word — a half-open socket or a stalled server, treated as a dropped connection. A
-        quiet stream that owes nothing (paused, all audio answered) is left alone."""
+    def _stall(self, now: float) -> bool:
+        """The watchdog, at each tick: the server has owed an answer (audio it has not
+        acknowledged, or the end of the stream) for ``receive_timeout_sec`` without a word — a
+        half-open socket or a stalled server. Then the reason is kept for the reader (which
+        finds the connection shut down by the caller) and True returned. A quiet stream that
+        owes nothing (paused, all audio answered) is left alone."""
         limit = self._options.receive_timeout_sec
         if limit is None or not self._core.awaiting_answer():
             self._owed_since = None
             return False
         if self._owed_since is None:
             self._owed_since = now
-        return now - self._owed_since >= limit
+        if now - self._owed_since < limit:
+            return False
+        self._stalled = f"no answer for {limit:g} s while one was owed"
+        self._owed_since = None
+        return True
+
+    def _wanted(self, connection: int) -> bool:
+        """Whether a newly opened ``connection`` is the one the session is on (not closed,
+        failed, or overtaken by another meanwhile)."""
+        core = self._core
+        return core.connection == connection and core.state not in (State.CLOSED, State.FAILED)
 
     def _tick(self) -> float | None:
         """How often the background ticker looks (keepalives, the watchdog); None: never."""

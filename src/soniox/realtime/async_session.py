@@ -35,7 +35,6 @@ class AsyncRealtimeSTTSession(SessionShell):
     """One realtime stream, asyncio flavour; opens on ``async with`` (or :meth:`aenter`)."""
 
     def _init_io(self) -> None:
-        self._stalled: str | None = None
         self._ws: ClientConnection | None = None
         self._lock = asyncio.Lock()
         self._changed = asyncio.Event()
@@ -232,10 +231,7 @@ class AsyncRealtimeSTTSession(SessionShell):
                     await ws.send(self._payload(frame))
                 except _BROKEN:
                     break  # the receiving side will find out why
-            if self._core.connection == action.connection and self._core.state not in (
-                State.CLOSED,
-                State.FAILED,
-            ):
+            if self._wanted(action.connection):
                 self._ws = ws
                 self._last_sent = time.monotonic()
                 self._stalled = None
@@ -260,10 +256,7 @@ class AsyncRealtimeSTTSession(SessionShell):
                 continue
             now = time.monotonic()
             ws = self._ws
-            if ws is not None and self._silent(now):
-                limit = self._options.receive_timeout_sec
-                self._stalled = f"no answer for {limit:g} s while one was owed"
-                self._heard()
+            if ws is not None and self._stall(now):
                 ws.transport.abort()  # the reader, and a send stuck on it, end now
             if interval is None or now - self._last_sent < interval:
                 continue

@@ -43,8 +43,6 @@ class RealtimeSTTSession(SessionShell):
     docstring). Opens on ``with`` (or :meth:`enter`)."""
 
     def _init_io(self) -> None:
-        self._stalled: str | None = None
-        """Why the watchdog shut the current connection down, if it did."""
         self._cond = threading.Condition(threading.Lock())
         self._ws: ClientConnection | None = None
         self._keepalive: threading.Thread | None = None
@@ -253,10 +251,7 @@ class RealtimeSTTSession(SessionShell):
                     ws.send(self._payload(frame))
                 except _BROKEN:
                     break  # the receiving side will find out why
-            if self._core.connection == action.connection and self._core.state not in (
-                State.CLOSED,
-                State.FAILED,
-            ):
+            if self._wanted(action.connection):
                 self._ws = ws
                 self._last_sent = time.monotonic()
                 self._stalled = None
@@ -283,11 +278,9 @@ class RealtimeSTTSession(SessionShell):
         while not self._stop.wait(tick):
             now = time.monotonic()
             with self._cond:
-                silent, ws = self._silent(now), self._ws
-            if silent and ws is not None:
-                limit = self._options.receive_timeout_sec
-                self._stalled = f"no answer for {limit:g} s while one was owed"
-                self._heard()
+                ws = self._ws
+                stalled = ws is not None and self._stall(now)
+            if stalled and ws is not None:
                 with contextlib.suppress(OSError):  # the reader, and a stuck sender, wake up
                     ws.socket.shutdown(socket.SHUT_RDWR)
             if interval is None or now - self._last_sent < interval:

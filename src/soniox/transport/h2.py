@@ -185,6 +185,8 @@ class _Pool(Generic[ConnT]):
         """Origins whose server did not choose ``h2`` by ALPN."""
         self._conns: dict[Origin, list[ConnT]] = {}
         self._connecting: dict[Origin, _Dial] = {}
+        self._waiting = 0
+        """Sync requests waiting in ``_checkout`` (for a dial, or room in a full pool)."""
 
     def _count(self) -> int:
         return sum(len(conns) for conns in self._conns.values()) + len(self._connecting)
@@ -400,17 +402,6 @@ class _SyncConnection:
 
 class H2Pool(_Pool[_SyncConnection]):
     """The sync HTTP/2 pool (threads share it, and its connections)."""
-
-    def __init__(
-        self,
-        tls: Callable[[], ssl.SSLContext],
-        note: ConnectionNote,
-        max_connections: int | None,
-        keepalive_expiry: float | None,
-    ) -> None:
-        super().__init__(tls, note, max_connections, keepalive_expiry)
-        self._waiting = 0
-        """Requests waiting in :meth:`_checkout` (for a dial, or room in a full pool)."""
 
     def _prune(self, origin: Origin, now: float) -> list[_SyncConnection]:
         """Connections of ``origin`` that must go (holding the pool lock): lost, or gone away
