@@ -34,6 +34,7 @@ __all__ = [
     "DEFAULT_RETRY_STATUSES",
     "PROFILES",
     "PRODUCTION_STACK",
+    "REALTIME_CHAIN",
 ]
 
 DEFAULT_BASE_URL: Final = "https://api.soniox.com/v1"
@@ -54,6 +55,10 @@ PRODUCTION_STACK: Final = (
     "logging",
 )
 """The default stack, outermost first (see :meth:`SonioxConfig.production` for why)."""
+REALTIME_CHAIN: Final = ("observe", "pacing", "buffer", "keepalive", "health", "reconnect")
+"""The default realtime chain, from the user's side to the socket (see
+:mod:`soniox.realtime.chain`)."""
+_OVERFLOWS: Final = ("block", "drop_oldest", "raise")
 
 C = TypeVar("C", bound="SonioxConfig")
 
@@ -241,6 +246,16 @@ def _middleware(_i: object, attribute: attrs.Attribute[Any], value: tuple[str, .
         raise _fail(attribute, "a list without duplicates", list(value))
 
 
+def _overflow(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value not in _OVERFLOWS:
+        raise _fail(attribute, "one of " + ", ".join(_OVERFLOWS), value)
+
+
+def _positive_count(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise _fail(attribute, "a whole number > 0", value)
+
+
 def _api_key(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if value is not None and (not isinstance(value, str) or not value.strip()):
         raise ClientValidationError(
@@ -417,6 +432,38 @@ class SonioxConfig:
     ws_open_timeout: float | None = attrs.field(default=10.0, validator=_seconds_or_none)
     ws_ping_interval: float | None = attrs.field(default=20.0, validator=_seconds_or_none)
     ws_ping_timeout: float | None = attrs.field(default=20.0, validator=_seconds_or_none)
+    realtime_chain: tuple[str, ...] = attrs.field(
+        default=REALTIME_CHAIN, converter=tuple, validator=_middleware
+    )
+    """Names of the realtime chain's links, from the user's side to the socket: the built-ins
+    (``observe``, ``pacing``, ``buffer``, ``keepalive``, ``health``, ``reconnect``) or any
+    name given to :func:`soniox.realtime.register_realtime_link`. A link left out is off
+    (without ``reconnect``, a dropped stream ends, as in the official SDK)."""
+    realtime_buffer_ms: int = attrs.field(default=30_000, validator=_positive_count)
+    """``buffer``: the audio that may wait for a connection (while connecting or reconnecting),
+    in milliseconds of the session's audio (a compressed format: 32 KiB per second)."""
+    realtime_overflow: str = attrs.field(default="block", validator=_overflow)
+    """``buffer``: past its bound — ``block`` (the sender waits for the connection),
+    ``drop_oldest`` (oldest waiting audio dropped, counted, reported) or ``raise``."""
+    realtime_pace: float | None = attrs.field(default=1.0, validator=_seconds_or_none)
+    """``pacing``: files sent at this many times real time by ``stream`` / ``transcribe``
+    (None: as fast as the socket takes them)."""
+    realtime_chunk_ms: int = attrs.field(default=120, validator=_positive_count)
+    """``pacing``: the audio per frame when a file is cut into chunks."""
+    realtime_keepalive_sec: float | None = attrs.field(default=5.0, validator=_seconds_or_none)
+    """``keepalive``: a keepalive goes out when nothing did for this long (the server drops a
+    stream idle 20 s), paused or not."""
+    realtime_receive_timeout_sec: float | None = attrs.field(
+        default=10.0, validator=_seconds_or_none
+    )
+    """``health``: a connection silent this long while the server owes an answer is dead."""
+    realtime_reconnect_attempts: int = attrs.field(default=5, validator=_positive_count)
+    """``reconnect``: attempts in a row before the session fails."""
+    realtime_retained_bytes: int = attrs.field(default=16 << 20, validator=_positive_count)
+    """``reconnect``: audio kept for an exact resume, at most (past it, a reported gap)."""
+    realtime_temporary_keys: bool = False
+    """``reconnect``: every connection (the first and each reconnection) gets a fresh
+    temporary key minted with ``auth.create_temporary_api_key`` instead of the API key."""
 
     # Webhooks ---------------------------------------------------------------------------------
     webhook_secret: str | None = attrs.field(default=None, validator=_secret_text, repr=_key_repr)
@@ -547,6 +594,10 @@ class SonioxConfig:
         10 s, 2 quick retries (0.1 s base, 1 s cap) under a small retry budget (50 tokens: a
         failing region stops being hammered after a handful of retries), adaptive rate,
         Retry-After honoured up to 5 s, WebSocket pings every 10 s with a 10 s timeout.
+
+        Realtime chain ``observe → pacing → buffer → keepalive → health → reconnect`` (the
+        default chain, tightened): a silent connection that owes an answer is called dead after
+        5 s instead of 10, and a dropped stream gets 8 reconnection attempts instead of 5.
         """
         values: dict[str, Any] = {
             "profile": "realtime",
@@ -561,6 +612,8 @@ class SonioxConfig:
             "max_concurrent_calls": None,
             "ws_ping_interval": 10.0,
             "ws_ping_timeout": 10.0,
+            "realtime_receive_timeout_sec": 5.0,
+            "realtime_reconnect_attempts": 8,
             "middleware": ("headers", "tracing", "metrics", "retry", "rate_limit", "logging"),
         }
         return cls(**(values | overrides))

@@ -13,7 +13,7 @@
     │   ├── SessionClosedError                audio or a control sent after finish/close/failure
     │   ├── RealtimeProtocolError             the server sent what the protocol does not allow
     │   ├── RealtimeConnectionError           dropped, and could not be resumed (``attempts``)
-    │   ├── BufferOverflowError               reserved: the bounded outgoing buffer (to come)
+    │   ├── BufferOverflowError               the realtime buffer is full (overflow "raise")
     │   └── RealtimeAPIError                  an error frame (also a SonioxAPIError ↓, by code):
     │       RealtimeInvalidRequestError 400, RealtimeAuthenticationError 401,
     │       RealtimePaymentRequiredError 402, RealtimePermissionDeniedError 403,
@@ -872,8 +872,9 @@ class RealtimeConnectionError(SonioxRealtimeError):
 
 
 class BufferOverflowError(SonioxRealtimeError):
-    """Outgoing audio found the session's buffer full (overflow policy ``raise``). Reserved:
-    the bounded outgoing buffer arrives with the realtime chain; nothing raises it yet."""
+    """Audio found the realtime buffer full (overflow policy ``raise``) while the session
+    waited for a connection: the chunk is refused (the caller still has it), nothing else is
+    lost."""
 
 
 class RealtimeAPIError(SonioxAPIError, SonioxRealtimeError):

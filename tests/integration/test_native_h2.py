@@ -228,14 +228,15 @@ def test_many_threads_share_one_connection(emulator: Emulator) -> None:
 
 
 def test_tasks_share_a_connection_up_to_the_servers_stream_limit(emulator: Emulator) -> None:
-    """250 concurrent tasks, the emulator allowing 100 streams a connection: three connections,
-    every answer right."""
+    """250 concurrent tasks, the emulator allowing 100 streams a connection: every answer right
+    on at most three connections — more than one (one cannot carry 250), and two when the first
+    answers free streams before the last tasks ask (a busy machine's timing)."""
 
     async def scenario(transport: HttpcoreTransport, send: Send) -> None:
         url = emulator.rest_base_url + "/models"
         responses = await asyncio.gather(*(send(authorized(emulator, url)) for _ in range(250)))
         assert [r.status for r in responses] == [200] * 250
-        assert transport.pool_stats().opened == 3
+        assert 2 <= transport.pool_stats().opened <= 3
 
     run("async", scenario)
 

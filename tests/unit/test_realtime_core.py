@@ -9,11 +9,12 @@ import random
 from collections.abc import Callable
 
 import pytest
-from hypothesis import settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from soniox.errors import (
+    BufferOverflowError,
     ClientValidationError,
     RealtimeAuthenticationError,
     RealtimeConnectionError,
@@ -22,12 +23,15 @@ from soniox.errors import (
     SessionClosedError,
 )
 from soniox.realtime.core import (
+    OVERFLOW_POLICIES,
     Action,
+    AudioDropped,
     Connect,
     Deliver,
     Disconnect,
     Ended,
     GapNotice,
+    Overflow,
     Reconnecting,
     ReconnectPolicy,
     Resumed,
@@ -266,7 +270,7 @@ def test_a_curable_503_delivered_when_out_of_attempts() -> None:
 
 # --- every state x every input --------------------------------------------------------------------
 
-TYPED = (SessionClosedError, ClientValidationError)
+TYPED = (SessionClosedError, ClientValidationError, BufferOverflowError)
 
 
 class SessionMachine(RuleBasedStateMachine):
@@ -369,13 +373,141 @@ class SessionMachine(RuleBasedStateMachine):
     @invariant()
     def audio_is_accounted_for(self) -> None:
         c = self.core
+        ledger = c.ledger
+        assert ledger.skipped_bytes == c.dropped_bytes
         assert c.audio_bytes == (
-            c.ledger.sent_bytes + c.pending_bytes + c.paused_bytes + c.discarded_bytes
+            ledger.sent_bytes
+            - ledger.skipped_bytes
+            + c.pending_bytes
+            + c.paused_bytes
+            + c.discarded_bytes
+            + c.dropped_bytes
         )
 
 
 SessionMachine.TestCase.settings = settings(max_examples=150, stateful_step_count=30, deadline=None)
 TestSessionMachine = SessionMachine.TestCase
+
+
+class BufferedSessionMachine(SessionMachine):
+    """The same, with a small bounded buffer and each overflow policy: every chunk is sent,
+    waiting, dropped (and counted) or refused — and the waiting audio stays within the bound
+    under ``drop_oldest``."""
+
+    @initialize(overflow=st.sampled_from(OVERFLOW_POLICIES), bound=st.integers(64, 2000))
+    def with_buffer(self, overflow: Overflow, bound: int) -> None:
+        ledger = AudioLedger(PCM16, max_retained_bytes=10**7)
+        self.core = SessionCore(
+            CONFIG,
+            ledger,
+            policy=ReconnectPolicy(max_attempts=3, min_healthy_s=0.5),
+            rng=random.Random(7),
+            buffer_bytes=bound,
+            overflow=overflow,
+        )
+        self.bound = bound
+
+    @invariant()
+    def dropping_keeps_within_the_bound(self) -> None:
+        c = self.core
+        if c.overflow == "drop_oldest":
+            assert c.pending_bytes <= self.bound + 640
+
+
+BufferedSessionMachine.TestCase.settings = settings(
+    max_examples=100, stateful_step_count=30, deadline=None
+)
+TestBufferedSessionMachine = BufferedSessionMachine.TestCase
+
+
+# --- the buffer ------------------------------------------------------------------------------
+
+
+def waiting_core(overflow: Overflow, bound: int) -> SessionCore:
+    ledger = AudioLedger(PCM16, max_retained_bytes=10**7)
+    c = SessionCore(CONFIG, ledger, buffer_bytes=bound, overflow=overflow)
+    c.start()
+    return c
+
+
+def test_raise_refuses_the_chunk_past_the_bound_and_keeps_what_waits() -> None:
+    """overflow='raise': BufferOverflowError for the chunk that does not fit; nothing lost."""
+    c = waiting_core("raise", 1000)
+    c.audio(b"\x01" * 800)
+    with pytest.raises(BufferOverflowError):
+        c.audio(b"\x02" * 400)
+    assert c.pending_bytes == 800
+    assert c.audio_bytes == 800
+    assert sent_audio(c.opened(1, 0.0)) == b"\x01" * 800
+
+
+def test_block_asks_the_sender_to_wait_only_while_the_connection_is_not_ready() -> None:
+    """overflow='block': must_wait past the bound while connecting, never once connected."""
+    c = waiting_core("block", 1000)
+    c.audio(b"\x01" * 800)
+    assert c.must_wait(400)
+    assert not c.must_wait(200)
+    c.opened(1, 0.0)
+    assert not c.must_wait(10_000)
+
+
+def test_an_empty_buffer_takes_any_chunk_so_a_sender_never_waits_forever() -> None:
+    """A chunk larger than the bound is taken when nothing waits."""
+    c = waiting_core("block", 100)
+    assert not c.must_wait(5000)
+    c.audio(b"\x01" * 5000)
+    assert c.pending_bytes == 5000
+
+
+def test_drop_oldest_drops_whole_milliseconds_and_resumes_the_clock_after_the_hole() -> None:
+    """overflow='drop_oldest': the oldest waiting audio goes (counted, reported), the first
+    connection starts after it, and the gap says exactly which milliseconds were lost."""
+    c = waiting_core("drop_oldest", 32 * 100)  # 100 ms of 16 kHz PCM
+    c.audio(b"\x01" * 32 * 60)
+    actions = c.audio(b"\x02" * 32 * 60)
+    dropped = [a for a in actions if isinstance(a, AudioDropped)]
+    assert dropped == [AudioDropped(32 * 20, 32 * 20)]
+    opened = c.opened(1, 0.0)
+    gaps = [a.gap for a in opened if isinstance(a, GapNotice)]
+    assert [(g.start_ms, g.end_ms) for g in gaps] == [(0, 20)]
+    assert c.offset_ms == 20
+    assert sent_audio(opened) == b"\x01" * 32 * 40 + b"\x02" * 32 * 60
+    assert not [a for a in opened if isinstance(a, Resumed)]
+
+
+def test_drop_oldest_while_reconnecting_forgets_the_replay_before_the_hole() -> None:
+    """Dropped audio after a drop: the replay cannot be sent next to what follows the hole, so
+    the gap runs from the watermark to the first kept millisecond."""
+    c = waiting_core("drop_oldest", 32 * 50)
+    c.opened(1, 0.0)
+    c.audio(b"\x01" * 32 * 100)
+    c.received(1, result(40), 0.1)
+    c.dropped(1, "reset", 5.0)
+    c.audio(b"\x02" * 32 * 40)
+    c.audio(b"\x03" * 32 * 40)  # 30 ms of \x02 must go
+    opened = c.opened(2, 6.0)
+    gap = next(a.gap for a in opened if isinstance(a, GapNotice))
+    assert (gap.start_ms, gap.end_ms) == (40, 130)
+    assert c.offset_ms == 130
+    assert sent_audio(opened) == b"\x02" * 32 * 10 + b"\x03" * 32 * 40
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    chunks=st.lists(st.integers(1, 400).map(lambda n: n * 2), min_size=1, max_size=30),
+    bound=st.integers(64, 4000),
+)
+def test_drop_oldest_accounts_for_every_byte_and_keeps_the_clock(
+    chunks: list[int], bound: int
+) -> None:
+    """Whatever the chunks: sent + dropped = given, and the first sent byte sits at the
+    stream position the new connection's clock starts from."""
+    c = waiting_core("drop_oldest", bound)
+    for index, size in enumerate(chunks):
+        c.audio(bytes([index % 250 + 1]) * size)
+    opened = c.opened(1, 0.0)
+    assert len(sent_audio(opened)) + c.dropped_bytes == sum(chunks)
+    assert c.dropped_bytes == 0 or c.offset_ms * 32 == c.dropped_bytes
 
 
 def test_the_server_owes_an_answer_for_audio_it_has_not_acknowledged() -> None:

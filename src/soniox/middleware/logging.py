@@ -29,6 +29,7 @@ __all__ = [
     "LOGGER_NAME",
     "SAFE_HEADERS",
     "LoggingMiddleware",
+    "log_event",
     "log_retry",
     "request_id_of",
 ]
@@ -83,6 +84,17 @@ def _emit(event: str, message: str, fields: Mapping[str, Any], level: int = logg
 
 def _enabled(level: int = logging.DEBUG) -> bool:
     return _structlog() is not None or _stdlib.isEnabledFor(level)
+
+
+def log_event(event: str, message: str, fields: Mapping[str, Any], level: int) -> None:
+    """One record from elsewhere in the SDK (the realtime chain), the way this module logs:
+    structlog when configured, else the ``soniox`` stdlib logger; text fields redacted."""
+    if not _enabled(level):
+        return
+    clean = {
+        key: redact(value) if isinstance(value, str) else value for key, value in fields.items()
+    }
+    _emit(event, redact(message), clean, level)
 
 
 def request_id_of(response: Response) -> str | None:

@@ -58,6 +58,8 @@ __all__ = [
     "MetricsSnapshot",
     "RouteMetrics",
     "OperationMetrics",
+    "RealtimeMetrics",
+    "RealtimeSessionRecord",
     "Latency",
     "PoolSource",
     "find_metrics",
@@ -131,6 +133,35 @@ class OperationRecord:
     duration_s: float
 
 
+@attrs.frozen
+class RealtimeSessionRecord:
+    """One realtime session, at its end: what the ``observe`` link of the realtime chain
+    measured. Given to the sinks that have ``record_realtime`` (the built-in ones do; a sink
+    of your own may add it)."""
+
+    flavour: str
+    """``sync`` or ``async``."""
+    model: str
+    outcome: str
+    """``ok`` (finished), ``error`` (failed) or ``closed`` (closed by the user first)."""
+    error_type: str | None
+    duration_s: float
+    connect_s: float | None
+    """From the session's start to its first connection open."""
+    first_token_s: float | None
+    """From the first audio sent to the first token received."""
+    finalization_s: float | None
+    """From the last audio sent to the final result."""
+    audio_bytes: int
+    sent_bytes: int
+    paused_bytes: int
+    dropped_bytes: int
+    peak_buffer_bytes: int
+    reconnects: int
+    final_tokens: int
+    server_address: str
+
+
 @runtime_checkable
 class MetricsSink(Protocol):
     """Where records go. Called on the calling thread or task, possibly from many at once, so
@@ -173,6 +204,11 @@ class Metrics:
         self._on_attempt = _handlers(self._targets, "record_attempt")
         self._on_call = _handlers(self._targets, "record_call")
         self._on_operation = _handlers(self._targets, "record_operation")
+        self._on_realtime: _Handlers = tuple(
+            (handle, guard)
+            for sink, guard in self._targets
+            if callable(handle := getattr(sink, "record_realtime", None))
+        )
         self._timer = timer
         self._pool: PoolSource | None = None
 
@@ -189,6 +225,11 @@ class Metrics:
     def sink_errors(self) -> int:
         """How many times a sink raised (each time the call went on)."""
         return sum(guard.failures for _, guard in self._targets)
+
+    def record_realtime(self, record: RealtimeSessionRecord) -> None:
+        """A realtime session's record, to every sink that takes one (``record_realtime``):
+        realtime sessions report through the same sinks as the REST calls."""
+        _emit(self._on_realtime, record)
 
     def bind_pool(self, source: PoolSource) -> None:
         """Where connection statistics come from (``transport.pool_stats``): the client binds
@@ -481,6 +522,78 @@ class Latency:
 
 
 @attrs.frozen
+class RealtimeMetrics:
+    """Realtime sessions so far: outcomes, what they sent, and their latencies."""
+
+    sessions: int = 0
+    errors: int = 0
+    reconnects: int = 0
+    audio_bytes: int = 0
+    sent_bytes: int = 0
+    paused_bytes: int = 0
+    dropped_bytes: int = 0
+    peak_buffer_bytes: int = 0
+    final_tokens: int = 0
+    outcomes: Mapping[str, int] = attrs.field(factory=dict[str, int], hash=False)
+    first_token: Latency = Latency()
+    finalization: Latency = Latency()
+    connect: Latency = Latency()
+
+
+class _RealtimeTally:
+    """The running sums behind :class:`RealtimeMetrics`."""
+
+    def __init__(self, window: int) -> None:
+        self.counts: Counter[str] = Counter()
+        self.outcomes: Counter[str] = Counter()
+        self.peak = 0
+        self.first_token: deque[float] = deque(maxlen=window)
+        self.finalization: deque[float] = deque(maxlen=window)
+        self.connect: deque[float] = deque(maxlen=window)
+
+    def add(self, record: RealtimeSessionRecord) -> None:
+        counts = self.counts
+        counts["sessions"] += 1
+        counts["errors"] += record.outcome == "error"
+        for name in (
+            "reconnects",
+            "audio_bytes",
+            "sent_bytes",
+            "paused_bytes",
+            "dropped_bytes",
+            "final_tokens",
+        ):
+            counts[name] += getattr(record, name)
+        self.outcomes[record.outcome] += 1
+        self.peak = max(self.peak, record.peak_buffer_bytes)
+        for samples, value in (
+            (self.first_token, record.first_token_s),
+            (self.finalization, record.finalization_s),
+            (self.connect, record.connect_s),
+        ):
+            if value is not None:
+                samples.append(value)
+
+    def metrics(self) -> RealtimeMetrics:
+        c = self.counts
+        return RealtimeMetrics(
+            sessions=c["sessions"],
+            errors=c["errors"],
+            reconnects=c["reconnects"],
+            audio_bytes=c["audio_bytes"],
+            sent_bytes=c["sent_bytes"],
+            paused_bytes=c["paused_bytes"],
+            dropped_bytes=c["dropped_bytes"],
+            peak_buffer_bytes=self.peak,
+            final_tokens=c["final_tokens"],
+            outcomes=dict(self.outcomes),
+            first_token=Latency.of(self.first_token),
+            finalization=Latency.of(self.finalization),
+            connect=Latency.of(self.connect),
+        )
+
+
+@attrs.frozen
 class RouteMetrics:
     """Calls of one ``method route`` (``GET /v1/transcriptions/{id}``)."""
 
@@ -537,6 +650,8 @@ class MetricsSnapshot:
     )
     pool: PoolStats | None = None
     """The transport's connections, when it reports them."""
+    realtime: RealtimeMetrics = attrs.field(factory=lambda: RealtimeMetrics())
+    """Realtime sessions (recorded by the realtime chain's ``observe`` link)."""
 
     @property
     def rate_limit_wait_s(self) -> float:
@@ -620,6 +735,11 @@ class MemoryMetrics:
             self._operations: dict[str, _OperationTally] = {}
             self._durations: deque[float] = deque(maxlen=self.window)
             self._connections: Counter[str] = Counter()
+            self._realtime = _RealtimeTally(self.window)
+
+    def record_realtime(self, record: RealtimeSessionRecord) -> None:
+        with self._lock:
+            self._realtime.add(record)
 
     def _tally(self, method: str, route: str) -> _RouteTally:
         tally = self._routes.get((method, route))
@@ -690,6 +810,7 @@ class MemoryMetrics:
             }
             everything = Latency.of(self._durations)
             connections = dict(self._connections)
+            realtime = self._realtime.metrics()
         waits: dict[str, float] = {}
         for route in routes.values():
             for reason, seconds in route.waits.items():
@@ -710,6 +831,7 @@ class MemoryMetrics:
             routes=routes,
             operations=operations,
             pool=pool,
+            realtime=realtime,
         )
 
     def __repr__(self) -> str:

@@ -44,6 +44,7 @@ from soniox.middleware.metrics import (
     MetricsSink,
     OperationRecord,
     PoolSource,
+    RealtimeSessionRecord,
 )
 from soniox.transport.httpcore_transport import PoolStats
 
@@ -189,6 +190,31 @@ class _PrometheusFamilies:
             buckets=buckets,
             registry=registry,
         )
+        self.realtime_sessions = PCounter(
+            "soniox_client_realtime_sessions_total",
+            "Realtime sessions ended, by outcome (ok, error, closed).",
+            ["outcome"],
+            registry=registry,
+        )
+        self.realtime_reconnects = PCounter(
+            "soniox_client_realtime_reconnects_total",
+            "Realtime reconnections (each resumed the stream or failed it).",
+            registry=registry,
+        )
+        self.realtime_audio = PCounter(
+            "soniox_client_realtime_audio_bytes_total",
+            "Realtime audio by fate: sent, paused (not sent), dropped by a full buffer.",
+            ["fate"],
+            registry=registry,
+        )
+        self.realtime_latency = Histogram(
+            "soniox_client_realtime_latency_seconds",
+            "Realtime latencies: connect, first token (after the first audio), "
+            "finalization (after the last audio).",
+            ["kind"],
+            buckets=buckets,
+            registry=registry,
+        )
         self.pools = _PoolSources()
         registry.register(_PoolCollector(self.pools))
 
@@ -289,6 +315,16 @@ class PrometheusMetrics:
     def record_operation(self, record: OperationRecord) -> None:
         self._f.operations.labels(record.name, record.outcome).observe(record.duration_s)
 
+    def record_realtime(self, record: RealtimeSessionRecord) -> None:
+        f = self._f
+        f.realtime_sessions.labels(record.outcome).inc()
+        if record.reconnects:
+            f.realtime_reconnects.inc(record.reconnects)
+        for fate, size in _audio_fates(record):
+            f.realtime_audio.labels(fate).inc(size)
+        for kind, seconds in _realtime_latencies(record):
+            f.realtime_latency.labels(kind).observe(seconds)
+
     def __repr__(self) -> str:
         return "PrometheusMetrics()"
 
@@ -344,6 +380,21 @@ class _OtelInstruments:
             "soniox.client.connection.uses",
             unit="{request}",
             description="Requests sent, by whether their connection was new or reused.",
+        )
+        self.realtime_sessions = meter.create_counter(
+            "soniox.realtime.sessions", unit="{session}", description="Realtime sessions ended."
+        )
+        self.realtime_reconnects = meter.create_counter(
+            "soniox.realtime.reconnects", unit="{reconnect}", description="Realtime reconnections."
+        )
+        self.realtime_audio = meter.create_counter(
+            "soniox.realtime.audio", unit="By", description="Realtime audio, by fate."
+        )
+        self.realtime_latency = meter.create_histogram(
+            "soniox.realtime.latency",
+            unit="s",
+            description="Realtime latencies: connect, first token, finalization.",
+            explicit_bucket_boundaries_advisory=list(_DEFAULT_BUCKETS),
         )
         self.pools = _PoolSources()
         meter.create_observable_up_down_counter(
@@ -454,8 +505,39 @@ class OpenTelemetryMetrics:
             attributes["error.type"] = record.error_type
         self._i.operation_duration.record(record.duration_s, attributes)
 
+    def record_realtime(self, record: RealtimeSessionRecord) -> None:
+        i = self._i
+        attributes = {"soniox.outcome": record.outcome, "server.address": record.server_address}
+        if record.error_type is not None:
+            attributes["error.type"] = record.error_type
+        i.realtime_sessions.add(1, attributes)
+        if record.reconnects:
+            i.realtime_reconnects.add(record.reconnects)
+        for fate, size in _audio_fates(record):
+            i.realtime_audio.add(size, {"soniox.audio.fate": fate})
+        for kind, seconds in _realtime_latencies(record):
+            i.realtime_latency.record(seconds, {"soniox.latency.kind": kind})
+
     def __repr__(self) -> str:
         return "OpenTelemetryMetrics()"
+
+
+def _audio_fates(record: RealtimeSessionRecord) -> list[tuple[str, int]]:
+    fates = (
+        ("sent", record.sent_bytes),
+        ("paused", record.paused_bytes),
+        ("dropped", record.dropped_bytes),
+    )
+    return [(fate, size) for fate, size in fates if size]
+
+
+def _realtime_latencies(record: RealtimeSessionRecord) -> list[tuple[str, float]]:
+    kinds = (
+        ("connect", record.connect_s),
+        ("first_token", record.first_token_s),
+        ("finalization", record.finalization_s),
+    )
+    return [(kind, seconds) for kind, seconds in kinds if seconds is not None]
 
 
 def _protocol_version(http_version: str | None) -> str | None:

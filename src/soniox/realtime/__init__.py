@@ -5,7 +5,9 @@ Built in layers, each tested on its own: :mod:`~soniox.realtime.assembler` (a tr
 grows, and the time shift of a resumed connection), :mod:`~soniox.realtime.ledger` (the audio
 sent, what is kept for an exact resume, and its replay), :mod:`~soniox.realtime.core` (the
 session's states and decisions: what to send, what to deliver, when and how to reconnect) —
-all three sans-IO.
+all three sans-IO — then :mod:`~soniox.realtime.chain` (the ordered links between the user and
+the socket: ``print(session.chain)``) and :mod:`~soniox.realtime.observe` (metrics, a span and
+log lines per session).
 """
 
 from __future__ import annotations
@@ -13,12 +15,45 @@ from __future__ import annotations
 from .api import AsyncRealtimeAPI, AsyncRealtimeSTTClient, RealtimeAPI, RealtimeSTTClient
 from .assembler import TranscriptAssembler, TranscriptUpdate, shift_event, shift_token, text_of
 from .async_session import AsyncRealtimeSTTSession
-from .core import ReconnectPolicy
+from .chain import (
+    Buffer,
+    Health,
+    Keepalive,
+    LinkContext,
+    LinkHooks,
+    Pacing,
+    RealtimeChain,
+    RealtimeLink,
+    Reconnect,
+    build_chain,
+    realtime_links,
+    register_realtime_link,
+)
+from .core import AudioDropped, GapNotice, Reconnecting, ReconnectPolicy, Resumed, SessionNotice
 from .helpers import RealtimeTranscript
+from .observe import Observe
 from .session import RealtimeSTTSession
 
 __all__ = [
     "AsyncRealtimeAPI",
+    "AudioDropped",
+    "Buffer",
+    "GapNotice",
+    "Health",
+    "Keepalive",
+    "LinkContext",
+    "LinkHooks",
+    "Observe",
+    "Pacing",
+    "RealtimeChain",
+    "RealtimeLink",
+    "Reconnect",
+    "Reconnecting",
+    "Resumed",
+    "SessionNotice",
+    "build_chain",
+    "realtime_links",
+    "register_realtime_link",
     "AsyncRealtimeSTTClient",
     "AsyncRealtimeSTTSession",
     "RealtimeAPI",

@@ -11,24 +11,31 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from soniox.errors import ClientValidationError, SonioxError, SonioxRealtimeError
+from soniox.middleware.observe import Guard
 from soniox.types import AudioFormat, RealtimeEvent, RealtimeSTTConfig
 
+from .chain import LinkContext, LinkHooks, RealtimeChain
 from .core import (
     Action,
+    AudioDropped,
     Connect,
     Deliver,
     Disconnect,
     Ended,
-    GapNotice,
-    Reconnecting,
-    ReconnectPolicy,
-    Resumed,
     SendAudio,
     SendText,
     SessionCore,
+    SessionNotice,
     State,
 )
 from .ledger import AudioLayout, AudioLedger
+from .options import (
+    DEFAULT_CONNECT_TIMEOUT_SEC,
+    DEFAULT_RETAINED_BYTES,
+    KEEP_ALIVE_INTERVAL_SEC,
+    RECEIVE_TIMEOUT_SEC,
+    SessionOptions,
+)
 
 __all__ = [
     "DEFAULT_CONNECT_TIMEOUT_SEC",
@@ -38,69 +45,34 @@ __all__ = [
     "SessionOptions",
     "SessionShell",
     "Wire",
+    "size_of",
 ]
 
-DEFAULT_CONNECT_TIMEOUT_SEC: Final = 10.0
-KEEP_ALIVE_INTERVAL_SEC: Final = 5.0
-"""A keepalive goes out when no frame did for this long (the server drops a stream idle 20 s)."""
-RECEIVE_TIMEOUT_SEC: Final = 10.0
-"""Audio went out but no message came back for this long: the connection is treated as dead
-(a half-open socket, a stalled server) and the session reconnects."""
-DEFAULT_RETAINED_BYTES: Final = 16 << 20
-"""Audio kept for an exact resume, at most (about 8 minutes of 16 kHz mono PCM)."""
-
+Credential = Callable[[], object]
+"""A key, from a provider called before every connection: a ``str``, or (async sessions) an
+awaitable of one."""
 Wire = tuple[list[SendText | SendAudio], list[Connect | Disconnect], bool]
 """The I/O a list of actions asks for — frames to send, connections to open or close — and
 whether anything a waiting receiver cares about changed (an event, a notice, the end)."""
 _NO_LINKS: Final[list[Connect | Disconnect]] = []
 
 
-class SessionOptions:
-    """How a session connects and recovers: WebSocket settings, reconnection, keepalive."""
-
-    __slots__ = (
-        "connect_timeout_sec",
-        "keepalive_interval_sec",
-        "max_retained_bytes",
-        "ping_interval",
-        "ping_timeout",
-        "policy",
-        "raise_on_error",
-        "receive_timeout_sec",
-        "ssl",
-    )
-
-    def __init__(
-        self,
-        *,
-        connect_timeout_sec: float = DEFAULT_CONNECT_TIMEOUT_SEC,
-        ping_interval: float | None = 20.0,
-        ping_timeout: float | None = 20.0,
-        ssl: Any = None,
-        policy: ReconnectPolicy | None = None,
-        keepalive_interval_sec: float | None = KEEP_ALIVE_INTERVAL_SEC,
-        receive_timeout_sec: float | None = RECEIVE_TIMEOUT_SEC,
-        max_retained_bytes: int = DEFAULT_RETAINED_BYTES,
-        raise_on_error: bool = False,
-    ) -> None:
-        if connect_timeout_sec <= 0:
-            raise ClientValidationError(
-                "connect_timeout_sec must be greater than zero", field="connect_timeout_sec"
-            )
-        self.connect_timeout_sec = connect_timeout_sec
-        self.ping_interval = ping_interval
-        self.ping_timeout = ping_timeout
-        self.ssl = ssl
-        self.policy = policy or ReconnectPolicy()
-        self.keepalive_interval_sec = keepalive_interval_sec
-        self.receive_timeout_sec = receive_timeout_sec
-        self.max_retained_bytes = max_retained_bytes
-        self.raise_on_error = raise_on_error
+def size_of(chunk: object) -> int:
+    """Bytes in an audio chunk (0 for what is not one: the core refuses it, typed)."""
+    if isinstance(chunk, bytes | bytearray):
+        return len(chunk)
+    return chunk.nbytes if isinstance(chunk, memoryview) else 0
 
 
 def _ledger_for(config: RealtimeSTTConfig, bound: int) -> AudioLedger:
     sniff = config.audio_format in (AudioFormat.AUTO, AudioFormat.WAV)
     return AudioLedger(AudioLayout.for_config(config), max_retained_bytes=bound, sniff_wav=sniff)
+
+
+def _overrides(hooks: tuple[LinkHooks, ...], method: str) -> tuple[Callable[..., Any], ...]:
+    """The hooks' ``method`` s that do something (those not inherited from LinkHooks)."""
+    base = getattr(LinkHooks, method)
+    return tuple(getattr(h, method) for h in hooks if getattr(type(h), method) is not base)
 
 
 class SessionShell:
@@ -111,7 +83,7 @@ class SessionShell:
         self,
         url: str,
         config: RealtimeSTTConfig,
-        api_key: str | Callable[[], str],
+        api_key: str | Credential,
         *,
         options: SessionOptions | None = None,
         connect_timeout_sec: float | None = None,
@@ -122,9 +94,7 @@ class SessionShell:
         wire = config.wire()  # ClientValidationError before anything is sent
         self._url = url
         self._config = config
-        self._credential: Callable[[], str] = (
-            api_key if callable(api_key) else (lambda key=api_key: key)
-        )
+        self._credential: Credential = api_key if callable(api_key) else (lambda key=api_key: key)
         options = options or SessionOptions()
         if connect_timeout_sec is not None:
             if connect_timeout_sec <= 0:
@@ -134,9 +104,26 @@ class SessionShell:
             options.connect_timeout_sec = connect_timeout_sec
         self._options = options
         ledger = _ledger_for(config, options.max_retained_bytes)
-        self._core = SessionCore(json.dumps(wire), ledger, policy=options.policy)
+        self._core = SessionCore(
+            json.dumps(wire),
+            ledger,
+            policy=options.policy,
+            buffer_bytes=options.buffer_bound(ledger.layout),
+            overflow=options.overflow,
+        )
         self._inbox: deque[RealtimeEvent] = deque()
-        self._notices: list[Reconnecting | Resumed | GapNotice] = []
+        self._notices: list[SessionNotice] = []
+        chain = options.chain if isinstance(options.chain, RealtimeChain) else None
+        context = LinkContext(config, url, self._flavour, options.client)
+        hooks = chain.open(context) if chain is not None else ()
+        self._on_audio = _overrides(hooks, "on_audio")
+        self._on_open = _overrides(hooks, "on_open")
+        # observers hear it from the socket's side back, as REST middleware see answers
+        self._on_event = _overrides(hooks, "on_event")[::-1]
+        self._on_notice = _overrides(hooks, "on_notice")[::-1]
+        self._on_end = _overrides(hooks, "on_end")[::-1]
+        self._hook_guard = Guard("a realtime link's hook")
+        self._hooks_ended = False
         self._ended = False
         self._closed_by_user = False
         self._last_message: RealtimeEvent | None = None
@@ -147,9 +134,22 @@ class SessionShell:
         """Since when the server has owed an answer without sending anything (the watchdog)."""
         self._init_io()
 
+    _flavour = "sync"
+
     def _init_io(self) -> None:
         """The shell's own state (its connection, locks, keepalive)."""
         raise NotImplementedError
+
+    @property
+    def options(self) -> SessionOptions:
+        """What the chain set for this session (reconnection, keepalive, buffer …)."""
+        return self._options
+
+    @property
+    def chain(self) -> RealtimeChain:
+        """The links this session runs through (``print(session.chain)``)."""
+        chain = self._options.chain
+        return chain if isinstance(chain, RealtimeChain) else RealtimeChain()
 
     # --- the official read-only members ---------------------------------------------------------
     @property
@@ -173,9 +173,27 @@ class SessionShell:
         return self._core.state
 
     @property
-    def notices(self) -> list[Reconnecting | Resumed | GapNotice]:
-        """Reconnections, resumes and gaps so far."""
+    def notices(self) -> list[SessionNotice]:
+        """Reconnections, resumes, gaps and dropped audio so far."""
         return list(self._notices)
+
+    @property
+    def stats(self) -> dict[str, Any]:
+        """The session's counters: audio accepted, sent, paused (not sent, as officially),
+        dropped by a full buffer, discarded at the end; reconnects; the buffer's peak."""
+        core = self._core
+        return {
+            "state": str(core.state),
+            "audio_bytes": core.audio_bytes,
+            "sent_bytes": core.ledger.sent_bytes - core.ledger.skipped_bytes,
+            "paused_bytes": core.paused_bytes,
+            "dropped_bytes": core.dropped_bytes,
+            "discarded_bytes": core.discarded_bytes,
+            "pending_bytes": core.pending_bytes,
+            "peak_pending_bytes": core.peak_pending_bytes,
+            "reconnects": core.reconnects,
+            "connections": core.connection,
+        }
 
     @property
     def reconnects(self) -> int:
@@ -202,11 +220,40 @@ class SessionShell:
             elif isinstance(action, Deliver):
                 if not (action.event.is_error and self._options.raise_on_error):
                     self._inbox.append(action.event)  # raise_on_error: raised instead
+                for hook in self._on_event:
+                    self._hook_guard.call(hook, action.event)
             elif isinstance(action, Ended):
                 self._ended = True
+                self._hooks_end(action.error)
             else:
-                self._notices.append(action)
+                notices = self._notices
+                if type(action) is AudioDropped and notices and type(notices[-1]) is AudioDropped:
+                    notices[-1] = AudioDropped(notices[-1].bytes + action.bytes, action.total_bytes)
+                else:  # one notice per run of drops, with their sum
+                    notices.append(action)
+                for hook in self._on_notice:
+                    self._hook_guard.call(hook, action)
         return frames, links, changed
+
+    def _shape(self, chunk: bytes) -> bytes:
+        """A chunk through the links' ``on_audio``, in chain order (what they raise, raises)."""
+        for hook in self._on_audio:
+            chunk = hook(chunk)
+        return chunk
+
+    def _hooks_open(self) -> None:
+        for hook in self._on_open:
+            self._hook_guard.call(hook)
+
+    def _hooks_end(self, error: SonioxError | None) -> None:
+        """Tell the links the session is over (once)."""
+        if self._hooks_ended:
+            return
+        self._hooks_ended = True
+        if self._on_end:
+            stats = self.stats
+            for hook in self._on_end:
+                self._hook_guard.call(hook, error, stats)
 
     def _next_event(self) -> RealtimeEvent | bool | None:
         """What ``receive_event`` returns now — an event, or None at the end — or False when
@@ -270,10 +317,24 @@ class SessionShell:
     def _payload(frame: SendText | SendAudio) -> str | bytes:
         return frame.text if isinstance(frame, SendText) else frame.data
 
-    def _connect_kwargs(self) -> dict[str, Any]:
+    @staticmethod
+    def _refused_status(error: BaseException) -> int | None:
+        """The HTTP status of a credential provider's failure (a 401 minting a temporary
+        key is as final as a refused handshake)."""
+        if isinstance(error, ClientValidationError):
+            return 400  # a provider returning no key: no new connection cures it
+        status = getattr(error, "status", None)
+        return status if isinstance(status, int) else None
+
+    def _connect_kwargs(self, credential: object) -> dict[str, Any]:
+        if not isinstance(credential, str) or not credential:
+            raise ClientValidationError(
+                "the realtime credential provider must return a non-empty key",
+                field="api_key",
+            )
         options = self._options
         return {
-            "additional_headers": {"Authorization": f"Bearer {self._credential()}"},
+            "additional_headers": {"Authorization": f"Bearer {credential}"},
             "open_timeout": options.connect_timeout_sec,
             "ping_interval": options.ping_interval,
             "ping_timeout": options.ping_timeout,

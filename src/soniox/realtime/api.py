@@ -10,37 +10,42 @@ namespace leaves room for ``client.realtime.tts``.
 
 from __future__ import annotations
 
+import enum
 import ssl
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Iterator
 from functools import cached_property
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
+
+import attrs
 
 from soniox.config import SonioxConfig
 from soniox.errors import ClientValidationError
 from soniox.types import RealtimeSTTConfig
 
-from ._shell import (
-    DEFAULT_CONNECT_TIMEOUT_SEC,
-    DEFAULT_RETAINED_BYTES,
-    KEEP_ALIVE_INTERVAL_SEC,
-    RECEIVE_TIMEOUT_SEC,
-    SessionOptions,
-)
+from ._shell import DEFAULT_CONNECT_TIMEOUT_SEC, Credential, SessionOptions
 from .assembler import TranscriptAssembler, TranscriptUpdate
 from .async_session import AsyncRealtimeSTTSession
-from .core import ReconnectPolicy
+from .chain import Buffer, Health, Keepalive, RealtimeChain, Reconnect, build_chain
+from .core import Overflow, ReconnectPolicy
 from .helpers import RealtimeTranscript, stream_async, stream_sync, transcript_of
+from .observe import Observe as Observe  # registers the "observe" link
 from .session import RealtimeSTTSession
-from .source import DEFAULT_CHUNK_MS, AudioSource
+from .source import AudioSource
 
 __all__ = [
+    "TEMPORARY_KEY_SECONDS",
+    "UNSET",
     "AsyncRealtimeAPI",
     "AsyncRealtimeSTTClient",
     "RealtimeAPI",
     "RealtimeClientLike",
     "RealtimeSTTClient",
     "ssl_context_for",
+    "tune_chain",
 ]
+
+TEMPORARY_KEY_SECONDS: Final = 60
+"""How long a temporary key minted for one connection lives: long enough to connect."""
 
 
 class RealtimeClientLike(Protocol):
@@ -54,6 +59,11 @@ class RealtimeClientLike(Protocol):
 
     @property
     def config(self) -> SonioxConfig: ...
+
+    @property
+    def auth(self) -> Any:
+        """``create_temporary_api_key`` (sync or async), for ``temporary_keys``."""
+        ...
 
 
 def ssl_context_for(config: SonioxConfig, url: str) -> ssl.SSLContext | None:
@@ -73,22 +83,89 @@ def ssl_context_for(config: SonioxConfig, url: str) -> ssl.SSLContext | None:
     return ssl.create_default_context()
 
 
+class _Unset(enum.Enum):
+    UNSET = "unset"
+
+
+UNSET: Final = _Unset.UNSET
+"""A ``connect`` keyword not given: the chain's setting stands."""
+
+
+def tune_chain(
+    chain: RealtimeChain,
+    *,
+    reconnect: ReconnectPolicy | bool | _Unset = UNSET,
+    keepalive_interval_sec: float | _Unset | None = UNSET,
+    receive_timeout_sec: float | _Unset | None = UNSET,
+    max_retained_bytes: int | _Unset = UNSET,
+    buffer_ms: int | _Unset | None = UNSET,
+    overflow: Overflow | _Unset = UNSET,
+    temporary_keys: bool | _Unset = UNSET,
+) -> RealtimeChain:
+    """``chain`` with ``connect``'s shortcut keywords applied: each changes (or adds, or with
+    None / False removes) the link it belongs to; what is not given stays as the chain has it."""
+    if reconnect is not UNSET:
+        if reconnect is False:
+            chain = chain.without("reconnect")
+        else:
+            link = chain.find(Reconnect) or Reconnect()
+            if isinstance(reconnect, ReconnectPolicy):
+                link = attrs.evolve(link, policy=reconnect)
+            chain = chain.with_link(link)
+    if max_retained_bytes is not UNSET or temporary_keys is not UNSET:
+        link = chain.find(Reconnect)
+        if link is not None:
+            if max_retained_bytes is not UNSET:
+                link = attrs.evolve(link, max_retained_bytes=max_retained_bytes)
+            if temporary_keys is not UNSET:
+                link = attrs.evolve(link, temporary_keys=temporary_keys)
+            chain = chain.with_link(link)
+    if keepalive_interval_sec is not UNSET:
+        chain = (
+            chain.without("keepalive")
+            if keepalive_interval_sec is None
+            else chain.with_link(Keepalive(keepalive_interval_sec))
+        )
+    if receive_timeout_sec is not UNSET:
+        if receive_timeout_sec is None:
+            chain = chain.without("health")
+        else:
+            health = chain.find(Health) or Health()
+            chain = chain.with_link(attrs.evolve(health, receive_timeout_sec=receive_timeout_sec))
+    if buffer_ms is not UNSET or overflow is not UNSET:
+        buffer = chain.find(Buffer) or Buffer()
+        if buffer_ms is not UNSET:
+            buffer = attrs.evolve(buffer, max_ms=buffer_ms)
+        if overflow is not UNSET:
+            buffer = attrs.evolve(buffer, overflow=overflow)
+        chain = chain.with_link(buffer)
+    return chain
+
+
 class _SttClients:
     """What the sync and async ``client.realtime.stt`` share: how a session is set up."""
 
     def __init__(self, client: RealtimeClientLike) -> None:
         self._client = client
 
+    @cached_property
+    def chain(self) -> RealtimeChain:
+        """The chain sessions get unless ``connect(chain=...)`` says otherwise: the one the
+        client's config names (``SonioxConfig.realtime_chain``)."""
+        return build_chain(self._client.config)
+
+    def _minter(self) -> Credential:
+        """A provider of fresh temporary keys, through the client."""
+        raise NotImplementedError
+
     def _session_args(
         self,
-        api_key: str | Callable[[], str] | None,
+        api_key: str | Credential | None,
         connect_timeout_sec: float,
-        reconnect: ReconnectPolicy | bool,
         raise_on_error: bool,
-        keepalive_interval_sec: float | None,
-        max_retained_bytes: int,
-        receive_timeout_sec: float | None,
-    ) -> tuple[str, str | Callable[[], str], SessionOptions]:
+        chain: RealtimeChain | None,
+        tuning: dict[str, Any],
+    ) -> tuple[str, str | Credential, SessionOptions]:
         key = api_key if api_key is not None else self._client.api_key
         if not key:
             raise ClientValidationError(
@@ -96,51 +173,70 @@ class _SttClients:
             )
         url = self._client.websocket_base_url
         client_config = self._client.config
-        if reconnect is True:
-            policy = ReconnectPolicy()
-        elif reconnect is False:
-            policy = ReconnectPolicy(max_attempts=0)
-        else:
-            policy = reconnect
-        options = SessionOptions(
-            connect_timeout_sec=connect_timeout_sec,
-            ping_interval=client_config.ws_ping_interval,
-            ping_timeout=client_config.ws_ping_timeout,
-            ssl=ssl_context_for(client_config, url),
-            policy=policy,
-            keepalive_interval_sec=keepalive_interval_sec,
-            max_retained_bytes=max_retained_bytes,
-            raise_on_error=raise_on_error,
-            receive_timeout_sec=receive_timeout_sec,
+        chosen = tune_chain(chain if chain is not None else self.chain, **tuning)
+        options = chosen.configure(
+            SessionOptions.bare(
+                connect_timeout_sec=connect_timeout_sec,
+                ping_interval=client_config.ws_ping_interval,
+                ping_timeout=client_config.ws_ping_timeout,
+                ssl=ssl_context_for(client_config, url),
+                raise_on_error=raise_on_error,
+                chain=chosen,
+                client=self._client,
+            )
         )
+        if options.temporary_keys and api_key is None:
+            key = self._minter()
         return url, key, options
 
 
 class RealtimeSTTClient(_SttClients):
     """Makes realtime speech-to-text sessions (``client.realtime.stt``)."""
 
+    def _minter(self) -> Credential:
+        auth = self._client.auth
+
+        def mint() -> str:
+            made = auth.create_temporary_api_key(
+                usage_type="transcribe_websocket",
+                expires_in_seconds=TEMPORARY_KEY_SECONDS,
+                single_use=True,
+            )
+            return made.api_key
+
+        return mint
+
     def connect(
         self,
         *,
         config: RealtimeSTTConfig,
-        api_key: str | Callable[[], str] | None = None,
+        api_key: str | Credential | None = None,
         connect_timeout_sec: float = DEFAULT_CONNECT_TIMEOUT_SEC,
-        reconnect: ReconnectPolicy | bool = True,
+        chain: RealtimeChain | None = None,
         raise_on_error: bool = False,
-        keepalive_interval_sec: float | None = KEEP_ALIVE_INTERVAL_SEC,
-        max_retained_bytes: int = DEFAULT_RETAINED_BYTES,
-        receive_timeout_sec: float | None = RECEIVE_TIMEOUT_SEC,
+        reconnect: ReconnectPolicy | bool | _Unset = UNSET,
+        keepalive_interval_sec: float | _Unset | None = UNSET,
+        receive_timeout_sec: float | _Unset | None = UNSET,
+        max_retained_bytes: int | _Unset = UNSET,
+        buffer_ms: int | _Unset | None = UNSET,
+        overflow: Overflow | _Unset = UNSET,
+        temporary_keys: bool | _Unset = UNSET,
     ) -> RealtimeSTTSession:
         """A session for ``config``, connected on ``with``. ``api_key``: a key or a provider
-        called before each connection (default: the client's key)."""
+        called before each connection (default: the client's key). ``chain``: the links the
+        session runs through (default: :attr:`chain`, from the client's config); the other
+        keywords change one link each (see :func:`tune_chain`)."""
+        tuning = {
+            "reconnect": reconnect,
+            "keepalive_interval_sec": keepalive_interval_sec,
+            "receive_timeout_sec": receive_timeout_sec,
+            "max_retained_bytes": max_retained_bytes,
+            "buffer_ms": buffer_ms,
+            "overflow": overflow,
+            "temporary_keys": temporary_keys,
+        }
         url, key, options = self._session_args(
-            api_key,
-            connect_timeout_sec,
-            reconnect,
-            raise_on_error,
-            keepalive_interval_sec,
-            max_retained_bytes,
-            receive_timeout_sec,
+            api_key, connect_timeout_sec, raise_on_error, chain, tuning
         )
         return RealtimeSTTSession(url, config, key, options=options)
 
@@ -149,8 +245,8 @@ class RealtimeSTTClient(_SttClients):
         source: AudioSource,
         *,
         config: RealtimeSTTConfig,
-        pace: float | None = 1.0,
-        chunk_ms: int = DEFAULT_CHUNK_MS,
+        pace: float | _Unset | None = UNSET,
+        chunk_ms: int | _Unset = UNSET,
         **connect: Any,
     ) -> Iterator[TranscriptUpdate]:
         """Transcribe ``source`` live: a :class:`~.assembler.TranscriptUpdate` per result (finals
@@ -159,6 +255,7 @@ class RealtimeSTTClient(_SttClients):
         chunks (sent as it comes). Other keywords go to :meth:`connect`; errors raise, typed."""
         connect.setdefault("raise_on_error", True)
         session = self.connect(config=config, **connect)
+        pace, chunk_ms = _pacing(session.options, pace, chunk_ms)
         return stream_sync(lambda: session, source, config, pace=pace, chunk_ms=chunk_ms)
 
     def transcribe(
@@ -166,14 +263,15 @@ class RealtimeSTTClient(_SttClients):
         source: AudioSource,
         *,
         config: RealtimeSTTConfig,
-        pace: float | None = 1.0,
-        chunk_ms: int = DEFAULT_CHUNK_MS,
+        pace: float | _Unset | None = UNSET,
+        chunk_ms: int | _Unset = UNSET,
         **connect: Any,
     ) -> RealtimeTranscript:
         """The final transcript of ``source`` (see :meth:`stream`)."""
         connect.setdefault("raise_on_error", True)
         session = self.connect(config=config, **connect)
         assembler = TranscriptAssembler()
+        pace, chunk_ms = _pacing(session.options, pace, chunk_ms)
         for _ in stream_sync(
             lambda: session, source, config, pace=pace, chunk_ms=chunk_ms, assembler=assembler
         ):
@@ -184,27 +282,47 @@ class RealtimeSTTClient(_SttClients):
 class AsyncRealtimeSTTClient(_SttClients):
     """Makes asyncio realtime speech-to-text sessions (``async_client.realtime.stt``)."""
 
+    def _minter(self) -> Credential:
+        auth = self._client.auth
+
+        async def mint() -> str:
+            made = await auth.create_temporary_api_key(
+                usage_type="transcribe_websocket",
+                expires_in_seconds=TEMPORARY_KEY_SECONDS,
+                single_use=True,
+            )
+            return made.api_key
+
+        return mint
+
     def connect(
         self,
         *,
         config: RealtimeSTTConfig,
-        api_key: str | Callable[[], str] | None = None,
+        api_key: str | Credential | None = None,
         connect_timeout_sec: float = DEFAULT_CONNECT_TIMEOUT_SEC,
-        reconnect: ReconnectPolicy | bool = True,
+        chain: RealtimeChain | None = None,
         raise_on_error: bool = False,
-        keepalive_interval_sec: float | None = KEEP_ALIVE_INTERVAL_SEC,
-        max_retained_bytes: int = DEFAULT_RETAINED_BYTES,
-        receive_timeout_sec: float | None = RECEIVE_TIMEOUT_SEC,
+        reconnect: ReconnectPolicy | bool | _Unset = UNSET,
+        keepalive_interval_sec: float | _Unset | None = UNSET,
+        receive_timeout_sec: float | _Unset | None = UNSET,
+        max_retained_bytes: int | _Unset = UNSET,
+        buffer_ms: int | _Unset | None = UNSET,
+        overflow: Overflow | _Unset = UNSET,
+        temporary_keys: bool | _Unset = UNSET,
     ) -> AsyncRealtimeSTTSession:
         """A session for ``config``, connected on ``async with`` (see the sync ``connect``)."""
+        tuning = {
+            "reconnect": reconnect,
+            "keepalive_interval_sec": keepalive_interval_sec,
+            "receive_timeout_sec": receive_timeout_sec,
+            "max_retained_bytes": max_retained_bytes,
+            "buffer_ms": buffer_ms,
+            "overflow": overflow,
+            "temporary_keys": temporary_keys,
+        }
         url, key, options = self._session_args(
-            api_key,
-            connect_timeout_sec,
-            reconnect,
-            raise_on_error,
-            keepalive_interval_sec,
-            max_retained_bytes,
-            receive_timeout_sec,
+            api_key, connect_timeout_sec, raise_on_error, chain, tuning
         )
         return AsyncRealtimeSTTSession(url, config, key, options=options)
 
@@ -213,14 +331,15 @@ class AsyncRealtimeSTTClient(_SttClients):
         source: AudioSource | AsyncIterable[bytes],
         *,
         config: RealtimeSTTConfig,
-        pace: float | None = 1.0,
-        chunk_ms: int = DEFAULT_CHUNK_MS,
+        pace: float | _Unset | None = UNSET,
+        chunk_ms: int | _Unset = UNSET,
         **connect: Any,
     ) -> AsyncIterator[TranscriptUpdate]:
         """The sync :meth:`RealtimeSTTClient.stream`, as an async iterator; ``source`` may
         also be an async iterable of chunks."""
         connect.setdefault("raise_on_error", True)
         session = self.connect(config=config, **connect)
+        pace, chunk_ms = _pacing(session.options, pace, chunk_ms)
         return stream_async(lambda: session, source, config, pace=pace, chunk_ms=chunk_ms)
 
     async def transcribe(
@@ -228,19 +347,30 @@ class AsyncRealtimeSTTClient(_SttClients):
         source: AudioSource | AsyncIterable[bytes],
         *,
         config: RealtimeSTTConfig,
-        pace: float | None = 1.0,
-        chunk_ms: int = DEFAULT_CHUNK_MS,
+        pace: float | _Unset | None = UNSET,
+        chunk_ms: int | _Unset = UNSET,
         **connect: Any,
     ) -> RealtimeTranscript:
         """The final transcript of ``source`` (see :meth:`stream`)."""
         connect.setdefault("raise_on_error", True)
         session = self.connect(config=config, **connect)
         assembler = TranscriptAssembler()
+        pace, chunk_ms = _pacing(session.options, pace, chunk_ms)
         async for _ in stream_async(
             lambda: session, source, config, pace=pace, chunk_ms=chunk_ms, assembler=assembler
         ):
             pass
         return transcript_of(assembler, session.reconnects, session.notices)
+
+
+def _pacing(
+    options: SessionOptions, pace: float | _Unset | None, chunk_ms: int | _Unset
+) -> tuple[float | None, int]:
+    """The pace and chunk size a helper uses: what the caller said, else the chain's
+    ``pacing`` link (none: unpaced, default chunks)."""
+    chosen_pace = options.pace if pace is UNSET else pace
+    chosen_chunk = options.chunk_ms if chunk_ms is UNSET else chunk_ms
+    return chosen_pace, chosen_chunk
 
 
 class RealtimeAPI:

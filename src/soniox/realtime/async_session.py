@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
 from functools import partial
@@ -23,7 +24,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketExce
 from soniox.errors import SonioxError, SonioxRealtimeError
 from soniox.types import RealtimeControlType, RealtimeEvent
 
-from ._shell import SessionShell
+from ._shell import SessionShell, size_of
 from .core import Action, Connect, Disconnect, State
 
 __all__ = ["AsyncRealtimeSTTSession"]
@@ -33,6 +34,8 @@ _BROKEN = (ConnectionClosed, OSError, WebSocketException)
 
 class AsyncRealtimeSTTSession(SessionShell):
     """One realtime stream, asyncio flavour; opens on ``async with`` (or :meth:`aenter`)."""
+
+    _flavour = "async"
 
     def _init_io(self) -> None:
         self._ws: ClientConnection | None = None
@@ -45,6 +48,7 @@ class AsyncRealtimeSTTSession(SessionShell):
     async def __aenter__(self) -> AsyncRealtimeSTTSession:
         await self._step(self._core.start)
         self._entered()
+        self._hooks_open()
         self._start_keepalive()
         return self
 
@@ -59,6 +63,15 @@ class AsyncRealtimeSTTSession(SessionShell):
         await self.close()
 
     async def send_byte_chunk(self, chunk: bytes) -> None:
+        """See the sync session: with the buffer full while waiting for a connection
+        (``block``), await it."""
+        if self._on_audio:
+            chunk = self._shape(chunk)
+        core = self._core
+        if core.pending_bytes and core.must_wait(size_of(chunk)):
+            while core.must_wait(size_of(chunk)) and not self._closed_by_user:
+                self._changed.clear()
+                await self._changed.wait()
         await self._step(partial(self._core.audio, chunk))
 
     async def send_bytes(
@@ -158,6 +171,7 @@ class AsyncRealtimeSTTSession(SessionShell):
             with contextlib.suppress(*_BROKEN):
                 await ws.send("")
         await self._step(self._core.close)
+        self._hooks_end(None)
         if ws is not None:
             await ws.close()
         if self._keepalive is not None:
@@ -210,7 +224,10 @@ class AsyncRealtimeSTTSession(SessionShell):
             if self._stop.is_set():
                 return  # closed meanwhile
         try:
-            ws = await connect(self._url, **self._connect_kwargs())
+            credential = self._credential()
+            if inspect.isawaitable(credential):
+                credential = await credential
+            ws = await connect(self._url, **self._connect_kwargs(credential))
         except InvalidStatus as refused:
             status = refused.response.status_code
             now = time.monotonic()
@@ -220,7 +237,10 @@ class AsyncRealtimeSTTSession(SessionShell):
             return
         except (OSError, TimeoutError, WebSocketException, SonioxError) as error:
             now = time.monotonic()
-            await self._step(partial(self._core.connect_failed, action.connection, error, now))
+            status = self._refused_status(error)
+            await self._step(
+                partial(self._core.connect_failed, action.connection, error, now, status=status)
+            )
             return
         async with self._lock:
             opened = self._core.opened(action.connection, time.monotonic())

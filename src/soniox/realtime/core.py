@@ -32,12 +32,13 @@ from __future__ import annotations
 import json
 import random
 from enum import StrEnum
-from typing import Final, TypeAlias
+from typing import Final, Literal, TypeAlias
 
 import attrs
 import msgspec
 
 from soniox.errors import (
+    BufferOverflowError,
     ClientValidationError,
     RealtimeConnectionError,
     RealtimeProtocolError,
@@ -51,7 +52,9 @@ from .assembler import shift_event
 from .ledger import AudioGap, AudioLedger
 
 __all__ = [
+    "OVERFLOW_POLICIES",
     "Action",
+    "AudioDropped",
     "Connect",
     "Deliver",
     "Disconnect",
@@ -63,10 +66,19 @@ __all__ = [
     "SendAudio",
     "SendText",
     "SessionCore",
+    "SessionNotice",
     "State",
     "GapNotice",
+    "Overflow",
     "error_of",
 ]
+
+Overflow: TypeAlias = Literal["block", "drop_oldest", "raise"]
+"""What audio does when the buffer of audio waiting for a connection is full: ``block`` (the
+sender waits for the connection: back-pressure), ``drop_oldest`` (the oldest waiting audio
+goes, counted and reported — latency over completeness, for live sources), ``raise``
+(:class:`~soniox.errors.BufferOverflowError`; the chunk is refused, nothing else lost)."""
+OVERFLOW_POLICIES: Final[tuple[Overflow, ...]] = ("block", "drop_oldest", "raise")
 
 NEVER_RECONNECT: Final = frozenset({400, 401, 402, 403, 404, 413})
 """Error codes a new connection cannot cure (the request itself is refused)."""
@@ -151,13 +163,25 @@ class GapNotice:
 
 
 @attrs.frozen
+class AudioDropped:
+    """The buffer was full (``drop_oldest``): ``bytes`` of the oldest waiting audio were
+    dropped now, ``total_bytes`` so far; the transcript's gap follows as a :class:`GapNotice`
+    when the stream resumes."""
+
+    bytes: int
+    total_bytes: int
+
+
+@attrs.frozen
 class Ended:
     """The session is over: ``error`` None when it finished, else why it failed."""
 
     error: SonioxError | None = None
 
 
-Notice: TypeAlias = Reconnecting | Resumed | GapNotice | Ended
+SessionNotice: TypeAlias = Reconnecting | Resumed | GapNotice | AudioDropped
+"""What a session tells its user besides events (``session.notices``)."""
+Notice: TypeAlias = SessionNotice | Ended
 Action: TypeAlias = Connect | SendText | SendAudio | Disconnect | Deliver | Notice
 
 
@@ -206,9 +230,25 @@ class SessionCore:
         *,
         policy: ReconnectPolicy | None = None,
         rng: random.Random | None = None,
+        buffer_bytes: int | None = None,
+        overflow: Overflow = "block",
     ) -> None:
         """``config_text``: the config frame (JSON, no credential); ``ledger``: the audio
-        record (its layout decides whether a resume is exact)."""
+        record (its layout decides whether a resume is exact); ``buffer_bytes``: the bound of
+        the audio waiting for a connection (None: unbounded) and ``overflow`` what happens
+        past it (:data:`Overflow`). While connected, audio goes straight to the socket, whose
+        own flow control holds a too-fast sender back."""
+        if overflow not in OVERFLOW_POLICIES:
+            raise ClientValidationError(
+                f"overflow must be one of {', '.join(OVERFLOW_POLICIES)}; got {overflow!r}",
+                field="overflow",
+            )
+        if buffer_bytes is not None and buffer_bytes <= 0:
+            raise ClientValidationError(
+                f"buffer_bytes must be > 0 (or None), got {buffer_bytes!r}", field="buffer_bytes"
+            )
+        self.buffer_bytes = buffer_bytes
+        self.overflow: Overflow = overflow
         self.config_text = config_text
         self.ledger = ledger
         self.policy = policy or ReconnectPolicy()
@@ -238,6 +278,12 @@ class SessionCore:
         and so the audio's length, is unknown)."""
         self.discarded_bytes = 0
         """Audio that was waiting for a connection when the session closed or failed."""
+        self.pending_bytes = 0
+        """Audio waiting for a connection."""
+        self.dropped_bytes = 0
+        """Audio the full buffer dropped (``drop_oldest``)."""
+        self.peak_pending_bytes = 0
+        """The most audio that waited for a connection at once."""
 
     def __repr__(self) -> str:
         return (
@@ -274,8 +320,7 @@ class SessionCore:
             self.paused_bytes += len(data)
             return []
         if self.state in _WAITING:
-            self._pending.append(SendAudio(data))
-            return []
+            return self._wait_for_connection(data)
         self.ledger.sent(data)
         self._unheard = True
         return [SendAudio(data)]
@@ -360,21 +405,23 @@ class SessionCore:
             return [Disconnect("a connection no longer wanted")]
         resuming = self.state is State.RECONNECTING
         actions: list[Action] = [SendText(self.config_text)]
-        if resuming:
+        if resuming or self.ledger.skipped_bytes:  # a first connection after a drop, too
             replay = self.ledger.replay()
             actions += [SendAudio(chunk) for chunk in replay.chunks]
             self.ledger.resumed(replay)
             self.offset_ms = replay.offset_ms
             if replay.gap is not None:
                 actions.append(GapNotice(replay.gap))
-            replayed = sum(len(chunk) for chunk in replay.chunks)
-            actions.append(Resumed(self._attempts, replay.offset_ms, replayed))
+            if resuming:
+                replayed = sum(len(chunk) for chunk in replay.chunks)
+                actions.append(Resumed(self._attempts, replay.offset_ms, replayed))
         for frame in self._pending:
             if isinstance(frame, SendAudio):
                 self.ledger.sent(frame.data)
             actions.append(frame)
         self._unheard = any(isinstance(a, SendAudio) for a in actions)
         self._pending.clear()
+        self.pending_bytes = 0
         self._opened_at = now
         if self._finish_requested:
             actions.append(SendText(_END_OF_AUDIO))
@@ -427,6 +474,20 @@ class SessionCore:
             frame = {"error_code": status, "error_message": f"connection refused: {error}"}
             return self._fail(error_from_realtime_frame(frame))
         return self._reconnect(f"connecting failed: {error}", now)
+
+    def must_wait(self, size: int) -> bool:
+        """Whether a sender of ``size`` bytes waits before :meth:`audio` (``block``): the
+        session is waiting for a connection and its buffer holds too much already. A buffer
+        with nothing in it takes any chunk, so a sender never waits forever."""
+        bound = self.buffer_bytes
+        return (
+            bound is not None
+            and self.overflow == "block"
+            and self.pending_bytes > 0
+            and self.pending_bytes + size > bound
+            and self.state in _WAITING
+            and not self.paused
+        )
 
     def awaiting_answer(self) -> bool:
         """Whether the server owes an answer: audio it has not acknowledged (its
@@ -483,15 +544,70 @@ class SessionCore:
         ]
 
     def _discard_pending(self) -> None:
-        self.discarded_bytes += sum(
-            len(frame.data) for frame in self._pending if isinstance(frame, SendAudio)
-        )
+        self.discarded_bytes += self.pending_bytes
+        self.pending_bytes = 0
         self._pending.clear()
 
-    @property
-    def pending_bytes(self) -> int:
-        """Audio waiting for a connection."""
-        return sum(len(frame.data) for frame in self._pending if isinstance(frame, SendAudio))
+    def _wait_for_connection(self, data: bytes) -> list[Action]:
+        """Keep ``data`` until a connection is ready, within the buffer's bound."""
+        bound = self.buffer_bytes
+        actions: list[Action] = []
+        if bound is not None and self.pending_bytes and self.pending_bytes + len(data) > bound:
+            if self.overflow == "raise":
+                self.audio_bytes -= len(data)  # refused: the caller still has it
+                raise BufferOverflowError(
+                    f"the realtime buffer is full: {self.pending_bytes} bytes wait for a "
+                    f"connection (bound {bound}); {len(data)} more refused"
+                )
+            if self.overflow == "drop_oldest":
+                data, dropped = self._drop_oldest(self.pending_bytes + len(data) - bound, data)
+                if dropped:
+                    self.dropped_bytes += dropped
+                    actions.append(AudioDropped(dropped, self.dropped_bytes))
+            # "block": the shell waited (must_wait) as long as it should; keep the chunk
+        if data:
+            self._pending.append(SendAudio(data))
+            self.pending_bytes += len(data)
+            self.peak_pending_bytes = max(self.peak_pending_bytes, self.pending_bytes)
+        return actions
+
+    def _drop_oldest(self, needed: int, incoming: bytes) -> tuple[bytes, int]:
+        """Drop at least ``needed`` bytes of the oldest waiting audio (then of ``incoming``'s
+        head, if that is not enough), so that the kept audio starts on a whole millisecond of
+        the stream when the layout is known: the ledger skips what was dropped, and the next
+        connection's results land where the kept audio really was. Returns what is left of
+        ``incoming`` and the bytes dropped. The first audio of a stream whose layout is not
+        known yet (a container's header) is never dropped."""
+        ledger = self.ledger
+        layout = ledger.layout
+        start = ledger.sent_bytes
+        target = needed
+        if layout is not None:
+            target = layout.offset_of(layout.ms_at_or_after(start + needed)) - start
+        keep_first = layout is None and ledger.sent_bytes == 0 and ledger.skipped_bytes == 0
+        kept: list[SendText | SendAudio] = []
+        dropped = 0
+        for frame in self._pending:
+            if not isinstance(frame, SendAudio) or dropped >= target:
+                kept.append(frame)
+                continue
+            if keep_first:  # a container's header may be in it
+                keep_first = False
+                kept.append(frame)
+                continue
+            size = len(frame.data)
+            take = size if layout is None else min(size, target - dropped)
+            dropped += take
+            if take < size:  # cut on the millisecond: the rest stays where it was
+                kept.append(SendAudio(frame.data[take:]))
+        if dropped < target and layout is not None:
+            take = min(len(incoming), target - dropped)
+            incoming = incoming[take:]
+            dropped += take
+        self._pending = kept
+        self.pending_bytes = sum(len(f.data) for f in kept if isinstance(f, SendAudio))
+        ledger.skip(dropped, reason="the buffer was full (overflow='drop_oldest')")
+        return incoming, dropped
 
     def _healthy(self) -> None:
         """A result arrived: the connection works; the attempt counters start over."""

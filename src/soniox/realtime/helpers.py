@@ -27,7 +27,7 @@ from soniox.errors import SonioxRealtimeError
 from soniox.types import RealtimeSTTConfig, Token
 
 from .assembler import TranscriptAssembler, TranscriptUpdate, text_of
-from .core import GapNotice, Reconnecting, Resumed
+from .core import SessionNotice
 from .ledger import AudioLayout
 from .source import (
     DEFAULT_CHUNK_MS,
@@ -51,7 +51,7 @@ class RealtimeTranscript:
     tokens: tuple[Token, ...]
     final_audio_proc_ms: int | None
     reconnects: int
-    notices: tuple[Reconnecting | Resumed | GapNotice, ...]
+    notices: tuple[SessionNotice, ...]
 
     @property
     def text(self) -> str:
@@ -67,7 +67,7 @@ class RealtimeTranscript:
 def transcript_of(
     assembler: TranscriptAssembler,
     reconnects: int,
-    notices: list[Reconnecting | Resumed | GapNotice],
+    notices: list[SessionNotice],
 ) -> RealtimeTranscript:
     return RealtimeTranscript(
         tuple(assembler.final_tokens), assembler.final_audio_proc_ms, reconnects, tuple(notices)

@@ -136,9 +136,11 @@ class AudioLedger:
         "_kept_bytes",
         "_kept_from",
         "_max",
+        "_skip_reason",
         "_sniffing",
         "layout",
         "sent_bytes",
+        "skipped_bytes",
         "watermark_ms",
     )
 
@@ -156,7 +158,10 @@ class AudioLedger:
         self._kept_from = 0
         """Audio offset (bytes after any header) of the first kept byte."""
         self.sent_bytes = 0
-        """Audio bytes sent (after any header)."""
+        """Audio bytes sent (after any header), or skipped: the stream's position."""
+        self.skipped_bytes = 0
+        """Audio that never went out (dropped by a full buffer) but takes its place in time."""
+        self._skip_reason: str | None = None
         self.watermark_ms = 0
 
     @property
@@ -181,6 +186,20 @@ class AudioLedger:
         self._kept_bytes += len(chunk)
         if self._kept_bytes > self._max:
             self._shed()
+
+    def skip(self, size: int, *, reason: str) -> None:
+        """``size`` bytes of audio at the stream's position were dropped unsent: the stream
+        goes on after them (its clock too), and the audio kept before them cannot be replayed
+        next to what follows — the next :meth:`replay` starts after the hole and reports the
+        gap from the watermark, with ``reason``."""
+        if size <= 0:
+            return
+        self.sent_bytes += size
+        self.skipped_bytes += size
+        self._skip_reason = reason
+        self._kept.clear()
+        self._kept_bytes = 0
+        self._kept_from = self.sent_bytes
 
     def _sniff(self, chunk: bytes) -> bytes:
         """While a WAV header is being read: collect it; once known, the audio part of
@@ -240,9 +259,11 @@ class AudioLedger:
             gap = AudioGap(
                 self.watermark_ms,
                 None,
-                "the audio format cannot be cut at a watermark (a compressed container): "
+                self._skip_reason
+                or "the audio format cannot be cut at a watermark (a compressed container): "
                 "audio not yet final when the connection dropped is not sent again",
             )
+            self._skip_reason = None
             return Replay(self.watermark_ms, (), gap)
         start_ms = layout.ms_at_or_after(self._kept_from)
         gap = None
@@ -250,8 +271,10 @@ class AudioLedger:
             gap = AudioGap(
                 self.watermark_ms,
                 start_ms,
-                "the audio kept for resuming exceeded its bound (max_retained_bytes)",
+                self._skip_reason
+                or "the audio kept for resuming exceeded its bound (max_retained_bytes)",
             )
+        self._skip_reason = None
         chunks = (layout.header, *self._kept) if layout.header else tuple(self._kept)
         return Replay(max(start_ms, self.watermark_ms), chunks, gap)
 

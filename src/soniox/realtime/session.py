@@ -30,7 +30,7 @@ from websockets.sync.client import ClientConnection, connect
 from soniox.errors import SonioxError, SonioxRealtimeError
 from soniox.types import RealtimeControlType, RealtimeEvent
 
-from ._shell import SessionShell
+from ._shell import SessionShell, size_of
 from .core import Action, Connect, Disconnect, SendAudio, SendText, State
 
 __all__ = ["RealtimeSTTSession"]
@@ -55,6 +55,7 @@ class RealtimeSTTSession(SessionShell):
             while self._ws is None and not self._ended:
                 self._cond.wait()
         self._entered()
+        self._hooks_open()
         self._start_keepalive()
         return self
 
@@ -69,7 +70,16 @@ class RealtimeSTTSession(SessionShell):
         self.close()
 
     def send_byte_chunk(self, chunk: bytes) -> None:
-        """Send one chunk of audio (dropped while paused, kept while reconnecting)."""
+        """Send one chunk of audio (dropped while paused, kept while reconnecting). With the
+        buffer full while the session waits for a connection (overflow ``block``), wait for
+        it; ``drop_oldest`` / ``raise`` do not wait (see :class:`~.chain.Buffer`)."""
+        if self._on_audio:
+            chunk = self._shape(chunk)
+        core = self._core
+        if core.pending_bytes and core.must_wait(size_of(chunk)):
+            with self._cond:
+                while core.must_wait(size_of(chunk)) and not self._closed_by_user:
+                    self._cond.wait()
         self._step(partial(self._core.audio, chunk))
 
     def send_bytes(self, chunks: bytes | Iterable[bytes], *, finish: bool = True) -> None:
@@ -178,6 +188,7 @@ class RealtimeSTTSession(SessionShell):
             with contextlib.suppress(*_BROKEN):
                 ws.send("")
         self._step(self._core.close)
+        self._hooks_end(None)
         if ws is not None:
             ws.close()
 
@@ -230,7 +241,8 @@ class RealtimeSTTSession(SessionShell):
         if action.delay_s > 0 and self._stop.wait(action.delay_s):
             return  # closed meanwhile
         try:
-            ws = connect(self._url, legacy=True, **self._connect_kwargs())
+            credential = self._credential()
+            ws = connect(self._url, legacy=True, **self._connect_kwargs(credential))
         except InvalidStatus as refused:
             status = refused.response.status_code
             now = time.monotonic()
@@ -240,7 +252,10 @@ class RealtimeSTTSession(SessionShell):
             return
         except (OSError, TimeoutError, WebSocketException, SonioxError) as error:
             now = time.monotonic()
-            self._step(partial(self._core.connect_failed, action.connection, error, now))
+            status = self._refused_status(error)
+            self._step(
+                partial(self._core.connect_failed, action.connection, error, now, status=status)
+            )
             return
         with self._cond:
             opened = self._core.opened(action.connection, time.monotonic())
