@@ -155,3 +155,17 @@ def test_realtime_resume_example_survives_two_lost_connections_word_for_word() -
     out = run_example("realtime_resume.py")
     assert out.count("Resumed(") == 2
     assert "identical, timing included: True" in out
+
+
+def test_realtime_preconnect_example_serves_three_calls_and_prints_the_chain() -> None:
+    """examples/realtime_preconnect.py: the same words three ways, the chain, the metrics."""
+    out = run_example("realtime_preconnect.py")
+    lines = [line for line in out.splitlines() if "ready in" in line]
+    assert [line.split(" ready in")[0].strip() for line in lines] == [
+        "on demand",
+        "pre-connected link",
+        "client pool",
+    ]
+    assert len({line.split(": ", 1)[1] for line in lines}) == 1
+    assert "RealtimeChain (user → socket):" in out
+    assert "3 sessions," in out

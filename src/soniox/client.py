@@ -132,6 +132,7 @@ def _resolve_config(
     webhook_secret: str | None,
     webhook_signature_header: str | None,
     http_options: Mapping[str, Any],
+    realtime: Mapping[str, Any] | None = None,
 ) -> tuple[SonioxConfig, Headers]:
     """The client's config: ``config`` (else the environment's, :meth:`SonioxConfig.from_env`),
     overridden by the constructor's keywords, then completed from the environment; and the
@@ -148,6 +149,7 @@ def _resolve_config(
         "webhook_header": webhook_signature_header,
     }
     changes.update({key: value for key, value in named.items() if value is not None})
+    changes.update({key: value for key, value in (realtime or {}).items() if value is not None})
     if timeout_sec is not None:
         changes.update(dict.fromkeys(_TIMEOUT_FIELDS, timeout_sec))
     unknown = sorted(set(http_options) - set(HTTP_CLIENT_OPTIONS))
@@ -230,6 +232,9 @@ class _ClientBase:
         base_url: str | None = None,
         transport: Transport | None = None,
         stack: Stack | None = None,
+        stt_connection_pool_size: int | None = None,
+        stt_idle_max_lifetime_sec: float | None = None,
+        stt_idle_refresh_before_sec: float | None = None,
         _core: _Core | None = None,
         _options: RequestOptions = DEFAULT_OPTIONS,
         _deadline_s: float | None = None,
@@ -252,6 +257,11 @@ class _ClientBase:
                 webhook_secret=webhook_secret,
                 webhook_signature_header=webhook_signature_header,
                 http_options=http_options,
+                realtime={
+                    "realtime_pool_size": stt_connection_pool_size,
+                    "realtime_idle_max_lifetime_sec": stt_idle_max_lifetime_sec,
+                    "realtime_idle_refresh_before_sec": stt_idle_refresh_before_sec,
+                },
             )
             if cfg.api_key is not None:
                 register_secret(cfg.api_key)  # masked everywhere, whatever the stack holds
@@ -373,6 +383,19 @@ class _ClientBase:
     @property
     def tts_api_base_url(self) -> str:
         return self._core.config.tts_base_url
+
+    @property
+    def stt_connection_pool_size(self) -> int:
+        """Idle realtime links this client keeps ready (0: none)."""
+        return self._core.config.realtime_pool_size
+
+    @property
+    def stt_idle_max_lifetime_sec(self) -> float:
+        return self._core.config.realtime_idle_max_lifetime_sec
+
+    @property
+    def stt_idle_refresh_before_sec(self) -> float:
+        return self._core.config.realtime_idle_refresh_before_sec
 
     @property
     def tts_websocket_base_url(self) -> str:
@@ -593,7 +616,10 @@ class SonioxClient(_ClientBase):
             return self.run(self._any_request(method, path, args))
 
     def close(self) -> None:
-        """Close connections (only the root client owns them; option views share them)."""
+        """Close connections (only the root client owns them; option views share them) and
+        the realtime connection pool, if one was made."""
+        if self._root:
+            self.realtime.stt.close_connection_pool()
         if self._core.owns_transport and self._root:
             self._core.transport.close()
 
@@ -652,7 +678,9 @@ class AsyncSonioxClient(_ClientBase):
             return await self.arun(self._any_request(method, path, args))
 
     async def aclose(self) -> None:
-        """Close connections (only the root client owns them)."""
+        """Close connections (only the root client owns them) and the realtime pool."""
+        if self._root:
+            await self.realtime.stt.close_connection_pool()
         if self._core.owns_transport and self._root:
             task = self._core.prewarming
             if isinstance(task, asyncio.Task) and not task.done():

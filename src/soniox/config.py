@@ -256,6 +256,11 @@ def _positive_count(_i: object, attribute: attrs.Attribute[Any], value: object) 
         raise _fail(attribute, "a whole number > 0", value)
 
 
+def _count_from_zero(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise _fail(attribute, "a whole number >= 0", value)
+
+
 def _api_key(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if value is not None and (not isinstance(value, str) or not value.strip()):
         raise ClientValidationError(
@@ -464,6 +469,13 @@ class SonioxConfig:
     realtime_temporary_keys: bool = False
     """``reconnect``: every connection (the first and each reconnection) gets a fresh
     temporary key minted with ``auth.create_temporary_api_key`` instead of the API key."""
+    realtime_pool_size: int = attrs.field(default=0, validator=_count_from_zero)
+    """Idle realtime links the client keeps ready (official: ``stt_connection_pool_size``);
+    ``connect()`` sessions take their first link from them. 0: none (connect on demand)."""
+    realtime_idle_max_lifetime_sec: float = attrs.field(default=600.0, validator=_positive_seconds)
+    """An idle link is used within this long of opening (official: ``stt_idle_max_lifetime_sec``)."""
+    realtime_idle_refresh_before_sec: float = attrs.field(default=60.0, validator=_positive_seconds)
+    """…and replaced this long before that (official: ``stt_idle_refresh_before_sec``)."""
 
     # Webhooks ---------------------------------------------------------------------------------
     webhook_secret: str | None = attrs.field(default=None, validator=_secret_text, repr=_key_repr)

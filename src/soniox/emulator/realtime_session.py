@@ -14,7 +14,9 @@ Protocol (soniox-api.md §5), with the emulator's choices where the API is silen
   ``401 unauthenticated``. Temporary keys (``check_stream_key``) may carry
   ``max_session_duration_seconds``: past it the session ends with
   ``403 temp_api_key_session_expired``.
-* The first frame must be a text frame with the config (``realtime_config.parse_config``).
+* The first frame must be a text frame with the config (``realtime_config.parse_config``);
+  before it, ``{"type":"keepalive"}`` frames only reset the idle timer — a pre-connected link
+  waiting for its session, as the official SDK's pre-connect keeps one.
 * Binary frames are audio; ``{"type":"finalize"}`` (optional integer ``trailing_silence_ms``
   >= 0, accepted and ignored: the emulator needs no hint to finalize) yields finals plus
   ``<fin>``; ``{"type":"keepalive"}`` only resets the idle timer; an empty text or binary frame
@@ -250,6 +252,8 @@ class RealtimeSession:
 
     # Config --------------------------------------------------------------------------------------
     def _on_config(self, message: str | bytes, now: float) -> list[Action]:
+        if isinstance(message, str) and _is_keepalive(message):
+            return []  # an idle pre-connected link: the timer was reset
         if isinstance(message, bytes):
             return self._fail(
                 400, "invalid_request", "The first message must be a text frame with the config."
@@ -409,6 +413,17 @@ class RealtimeSession:
         self.state = "closed"
         self.outcome = "error"
         return [Send(frame), Close(1000)]
+
+
+def _is_keepalive(text: str) -> bool:
+    """Whether ``text`` is the keepalive control message (and nothing else)."""
+    if "keepalive" not in text:
+        return False
+    try:
+        parsed: object = json.loads(text)
+    except ValueError:
+        return False
+    return parsed == {"type": "keepalive"}
 
 
 def _special(token: RecognizedToken) -> bool:

@@ -31,11 +31,31 @@ from .chain import (
 )
 from .core import AudioDropped, GapNotice, Reconnecting, ReconnectPolicy, Resumed, SessionNotice
 from .helpers import RealtimeTranscript
+from .idle import IdlePolicy
 from .observe import Observe
+from .preconnect import (
+    AsyncRealtimeSTTConnection,
+    AsyncRealtimeSTTConnectionPool,
+    AsyncRealtimeSTTPreconnectPool,
+    AsyncRealtimeSTTStream,
+    RealtimeSTTConnection,
+    RealtimeSTTConnectionPool,
+    RealtimeSTTPreconnectPool,
+    RealtimeSTTStream,
+)
 from .session import RealtimeSTTSession
 
 __all__ = [
     "AsyncRealtimeAPI",
+    "AsyncRealtimeSTTConnection",
+    "AsyncRealtimeSTTConnectionPool",
+    "AsyncRealtimeSTTPreconnectPool",
+    "AsyncRealtimeSTTStream",
+    "IdlePolicy",
+    "RealtimeSTTConnection",
+    "RealtimeSTTConnectionPool",
+    "RealtimeSTTPreconnectPool",
+    "RealtimeSTTStream",
     "AudioDropped",
     "Buffer",
     "GapNotice",

@@ -45,6 +45,7 @@ __all__ = [
     "SessionOptions",
     "SessionShell",
     "Wire",
+    "connect_kwargs",
     "size_of",
 ]
 
@@ -55,6 +56,25 @@ Wire = tuple[list[SendText | SendAudio], list[Connect | Disconnect], bool]
 """The I/O a list of actions asks for — frames to send, connections to open or close — and
 whether anything a waiting receiver cares about changed (an event, a notice, the end)."""
 _NO_LINKS: Final[list[Connect | Disconnect]] = []
+
+
+def connect_kwargs(options: SessionOptions, credential: object) -> dict[str, Any]:
+    """websockets' ``connect`` keywords for a realtime connection authenticated by
+    ``credential`` (in the handshake: no key in a JSON message)."""
+    if not isinstance(credential, str) or not credential:
+        raise ClientValidationError(
+            "the realtime credential provider must return a non-empty key", field="api_key"
+        )
+    return {
+        "additional_headers": {"Authorization": f"Bearer {credential}"},
+        "open_timeout": options.connect_timeout_sec,
+        "ping_interval": options.ping_interval,
+        "ping_timeout": options.ping_timeout,
+        "compression": None,  # permessage-deflate: CPU for next to no gain on audio
+        "ssl": options.ssl,
+        "max_size": None,
+        "close_timeout": 2.0,  # a user's close() never waits long on a silent server
+    }
 
 
 def size_of(chunk: object) -> int:
@@ -123,6 +143,8 @@ class SessionShell:
         self._on_notice = _overrides(hooks, "on_notice")[::-1]
         self._on_end = _overrides(hooks, "on_end")[::-1]
         self._hook_guard = Guard("a realtime link's hook")
+        self._preopened: object = None
+        """A pre-connected first link (:meth:`hand_over`), used once."""
         self._hooks_ended = False
         self._ended = False
         self._closed_by_user = False
@@ -327,19 +349,11 @@ class SessionShell:
         return status if isinstance(status, int) else None
 
     def _connect_kwargs(self, credential: object) -> dict[str, Any]:
-        if not isinstance(credential, str) or not credential:
-            raise ClientValidationError(
-                "the realtime credential provider must return a non-empty key",
-                field="api_key",
-            )
-        options = self._options
-        return {
-            "additional_headers": {"Authorization": f"Bearer {credential}"},
-            "open_timeout": options.connect_timeout_sec,
-            "ping_interval": options.ping_interval,
-            "ping_timeout": options.ping_timeout,
-            "compression": None,  # permessage-deflate: CPU for next to no gain on audio
-            "ssl": options.ssl,
-            "max_size": None,
-            "close_timeout": 2.0,  # a user's close() never waits long on a silent server
-        }
+        return connect_kwargs(self._options, credential)
+
+    def hand_over(self, link: object) -> None:
+        """Open the first connection on ``link`` instead of dialing: an open, unused
+        WebSocket of this flavour, or a function giving one (an awaitable one for asyncio; it
+        may raise a :class:`~soniox.errors.SonioxError`, a connection failure like any other).
+        Pre-connected links (:mod:`~.preconnect`) come in this way."""
+        self._preopened = link

@@ -28,7 +28,15 @@ from .async_session import AsyncRealtimeSTTSession
 from .chain import Buffer, Health, Keepalive, RealtimeChain, Reconnect, build_chain
 from .core import Overflow, ReconnectPolicy
 from .helpers import RealtimeTranscript, stream_async, stream_sync, transcript_of
+from .idle import IdlePolicy
 from .observe import Observe as Observe  # registers the "observe" link
+from .options import KEEP_ALIVE_INTERVAL_SEC
+from .preconnect import (
+    AsyncRealtimeSTTConnection,
+    AsyncRealtimeSTTConnectionPool,
+    RealtimeSTTConnection,
+    RealtimeSTTConnectionPool,
+)
 from .session import RealtimeSTTSession
 from .source import AudioSource
 
@@ -44,6 +52,8 @@ __all__ = [
     "tune_chain",
 ]
 
+DEFAULT_POOL_SIZE: Final = 5
+"""Links a pool made by ``create_connection_pool`` keeps (the official default)."""
 TEMPORARY_KEY_SECONDS: Final = 60
 """How long a temporary key minted for one connection lives: long enough to connect."""
 
@@ -158,6 +168,31 @@ class _SttClients:
         """A provider of fresh temporary keys, through the client."""
         raise NotImplementedError
 
+    def _policy(
+        self,
+        pool_size: int,
+        idle_max_lifetime_sec: float | None,
+        idle_refresh_before_sec: float | None,
+    ) -> IdlePolicy:
+        config = self._client.config
+        return IdlePolicy(
+            pool_size,
+            config.realtime_idle_max_lifetime_sec
+            if idle_max_lifetime_sec is None
+            else idle_max_lifetime_sec,
+            config.realtime_idle_refresh_before_sec
+            if idle_refresh_before_sec is None
+            else idle_refresh_before_sec,
+        )
+
+    def _pooled(self, use_connection_pool: bool | None, api_key: object) -> bool:
+        """Whether a ``connect()`` session takes its first link from the client's pool: the
+        client keeps one (``stt_connection_pool_size``), the caller did not say no, and the
+        session uses the client's key (a link is opened with it)."""
+        if self._client.config.realtime_pool_size <= 0 or use_connection_pool is False:
+            return False
+        return api_key is None
+
     def _session_args(
         self,
         api_key: str | Credential | None,
@@ -221,6 +256,7 @@ class RealtimeSTTClient(_SttClients):
         buffer_ms: int | _Unset | None = UNSET,
         overflow: Overflow | _Unset = UNSET,
         temporary_keys: bool | _Unset = UNSET,
+        use_connection_pool: bool | None = None,
     ) -> RealtimeSTTSession:
         """A session for ``config``, connected on ``with``. ``api_key``: a key or a provider
         called before each connection (default: the client's key). ``chain``: the links the
@@ -238,7 +274,80 @@ class RealtimeSTTClient(_SttClients):
         url, key, options = self._session_args(
             api_key, connect_timeout_sec, raise_on_error, chain, tuning
         )
-        return RealtimeSTTSession(url, config, key, options=options)
+        session = RealtimeSTTSession(url, config, key, options=options)
+        if self._pooled(use_connection_pool, api_key):
+            pool = self.connection_pool
+            session.hand_over(lambda: pool.borrow_connection().release())
+        return session
+
+    # --- pre-connect (the official SDK's main-branch names) --------------------------------------
+    def connect_idle(
+        self,
+        *,
+        api_key: str | Credential | None = None,
+        connect_timeout_sec: float = DEFAULT_CONNECT_TIMEOUT_SEC,
+        chain: RealtimeChain | None = None,
+        raise_on_error: bool = False,
+    ) -> RealtimeSTTConnection:
+        """A link opened now-ish (on ``with`` / :meth:`~.preconnect.RealtimeSTTConnection.open`)
+        and its session later (``start_session(config=...)``): the handshake off the
+        first-token path. The session gets ``chain`` (default: the client's)."""
+        url, key, options = self._session_args(
+            api_key, connect_timeout_sec, raise_on_error, chain, {}
+        )
+        return RealtimeSTTConnection(url, key, options)
+
+    def create_connection_pool(
+        self,
+        *,
+        pool_size: int = DEFAULT_POOL_SIZE,
+        api_key: str | Credential | None = None,
+        connect_timeout_sec: float = DEFAULT_CONNECT_TIMEOUT_SEC,
+        idle_keepalive: bool = True,
+        keepalive_interval_sec: float | None = None,
+        idle_max_lifetime_sec: float | None = None,
+        idle_refresh_before_sec: float | None = None,
+        chain: RealtimeChain | None = None,
+    ) -> RealtimeSTTConnectionPool:
+        """``pool_size`` idle links kept ready (enter it, or :meth:`warmup`, to open them)."""
+        policy = self._policy(pool_size, idle_max_lifetime_sec, idle_refresh_before_sec)
+
+        def open_link() -> RealtimeSTTConnection:
+            return self.connect_idle(
+                api_key=api_key, connect_timeout_sec=connect_timeout_sec, chain=chain
+            )
+
+        return RealtimeSTTConnectionPool(
+            open_link,
+            policy,
+            idle_keepalive=idle_keepalive,
+            keepalive_interval_sec=keepalive_interval_sec or KEEP_ALIVE_INTERVAL_SEC,
+        )
+
+    create_preconnect_pool = create_connection_pool
+
+    @cached_property
+    def connection_pool(self) -> RealtimeSTTConnectionPool:
+        """The client's own pool (``stt_connection_pool_size`` links; made on first use)."""
+        size = self._client.config.realtime_pool_size
+        if size <= 0:
+            raise ClientValidationError(
+                "this client keeps no realtime connection pool: make it with "
+                "stt_connection_pool_size=N",
+                field="stt_connection_pool_size",
+            )
+        return self.create_connection_pool(pool_size=size)
+
+    def warmup_connection_pool(self) -> None:
+        """Open the client's idle links now (nothing without ``stt_connection_pool_size``)."""
+        if self._client.config.realtime_pool_size > 0:
+            self.connection_pool.warmup()
+
+    def close_connection_pool(self) -> None:
+        """Close the client's idle links (the client's ``close()`` does)."""
+        pool = self.__dict__.pop("connection_pool", None)
+        if isinstance(pool, RealtimeSTTConnectionPool):
+            pool.close()
 
     def stream(
         self,
@@ -310,6 +419,7 @@ class AsyncRealtimeSTTClient(_SttClients):
         buffer_ms: int | _Unset | None = UNSET,
         overflow: Overflow | _Unset = UNSET,
         temporary_keys: bool | _Unset = UNSET,
+        use_connection_pool: bool | None = None,
     ) -> AsyncRealtimeSTTSession:
         """A session for ``config``, connected on ``async with`` (see the sync ``connect``)."""
         tuning = {
@@ -324,7 +434,81 @@ class AsyncRealtimeSTTClient(_SttClients):
         url, key, options = self._session_args(
             api_key, connect_timeout_sec, raise_on_error, chain, tuning
         )
-        return AsyncRealtimeSTTSession(url, config, key, options=options)
+        session = AsyncRealtimeSTTSession(url, config, key, options=options)
+        if self._pooled(use_connection_pool, api_key):
+            pool = self.connection_pool
+
+            async def borrow() -> object:
+                link = await pool.borrow_connection()
+                return await link.release()
+
+            session.hand_over(borrow)
+        return session
+
+    # --- pre-connect --------------------------------------------------------------------------
+    def connect_idle(
+        self,
+        *,
+        api_key: str | Credential | None = None,
+        connect_timeout_sec: float = DEFAULT_CONNECT_TIMEOUT_SEC,
+        chain: RealtimeChain | None = None,
+        raise_on_error: bool = False,
+    ) -> AsyncRealtimeSTTConnection:
+        """See :meth:`RealtimeSTTClient.connect_idle` (opens on ``async with``)."""
+        url, key, options = self._session_args(
+            api_key, connect_timeout_sec, raise_on_error, chain, {}
+        )
+        return AsyncRealtimeSTTConnection(url, key, options)
+
+    def create_connection_pool(
+        self,
+        *,
+        pool_size: int = DEFAULT_POOL_SIZE,
+        api_key: str | Credential | None = None,
+        connect_timeout_sec: float = DEFAULT_CONNECT_TIMEOUT_SEC,
+        idle_keepalive: bool = True,
+        keepalive_interval_sec: float | None = None,
+        idle_max_lifetime_sec: float | None = None,
+        idle_refresh_before_sec: float | None = None,
+        chain: RealtimeChain | None = None,
+    ) -> AsyncRealtimeSTTConnectionPool:
+        """See :meth:`RealtimeSTTClient.create_connection_pool` (``async with``)."""
+        policy = self._policy(pool_size, idle_max_lifetime_sec, idle_refresh_before_sec)
+
+        def open_link() -> AsyncRealtimeSTTConnection:
+            return self.connect_idle(
+                api_key=api_key, connect_timeout_sec=connect_timeout_sec, chain=chain
+            )
+
+        return AsyncRealtimeSTTConnectionPool(
+            open_link,
+            policy,
+            idle_keepalive=idle_keepalive,
+            keepalive_interval_sec=keepalive_interval_sec or KEEP_ALIVE_INTERVAL_SEC,
+        )
+
+    create_preconnect_pool = create_connection_pool
+
+    @cached_property
+    def connection_pool(self) -> AsyncRealtimeSTTConnectionPool:
+        """The client's own pool (``stt_connection_pool_size`` links; made on first use)."""
+        size = self._client.config.realtime_pool_size
+        if size <= 0:
+            raise ClientValidationError(
+                "this client keeps no realtime connection pool: make it with "
+                "stt_connection_pool_size=N",
+                field="stt_connection_pool_size",
+            )
+        return self.create_connection_pool(pool_size=size)
+
+    async def warmup_connection_pool(self) -> None:
+        if self._client.config.realtime_pool_size > 0:
+            await self.connection_pool.warmup()
+
+    async def close_connection_pool(self) -> None:
+        pool = self.__dict__.pop("connection_pool", None)
+        if isinstance(pool, AsyncRealtimeSTTConnectionPool):
+            await pool.close()
 
     def stream(
         self,

@@ -46,6 +46,8 @@ class AsyncRealtimeSTTSession(SessionShell):
 
     # --- the official members -------------------------------------------------------------------
     async def __aenter__(self) -> AsyncRealtimeSTTSession:
+        if self._core.state is not State.CREATED:
+            return self  # entered already (a pre-connected stream is)
         await self._step(self._core.start)
         self._entered()
         self._hooks_open()
@@ -224,10 +226,12 @@ class AsyncRealtimeSTTSession(SessionShell):
             if self._stop.is_set():
                 return  # closed meanwhile
         try:
-            credential = self._credential()
-            if inspect.isawaitable(credential):
-                credential = await credential
-            ws = await connect(self._url, **self._connect_kwargs(credential))
+            ws = await self._take_preopened()
+            if ws is None:
+                credential = self._credential()
+                if inspect.isawaitable(credential):
+                    credential = await credential
+                ws = await connect(self._url, **self._connect_kwargs(credential))
         except InvalidStatus as refused:
             status = refused.response.status_code
             now = time.monotonic()
@@ -259,6 +263,15 @@ class AsyncRealtimeSTTSession(SessionShell):
         for link in links:
             if isinstance(link, Disconnect):
                 await self._disconnect(ws)
+
+    async def _take_preopened(self) -> ClientConnection | None:
+        """The pre-connected first link, if one was handed over (once)."""
+        link, self._preopened = self._preopened, None
+        if callable(link):
+            link = link()
+        if inspect.isawaitable(link):
+            link = await link
+        return link if isinstance(link, ClientConnection) else None
 
     def _start_keepalive(self) -> None:
         tick = self._tick()

@@ -50,6 +50,8 @@ class RealtimeSTTSession(SessionShell):
 
     # --- the official members -------------------------------------------------------------------
     def __enter__(self) -> RealtimeSTTSession:
+        if self._core.state is not State.CREATED:
+            return self  # entered already (a pre-connected stream is)
         self._step(self._core.start)
         with self._cond:
             while self._ws is None and not self._ended:
@@ -241,8 +243,9 @@ class RealtimeSTTSession(SessionShell):
         if action.delay_s > 0 and self._stop.wait(action.delay_s):
             return  # closed meanwhile
         try:
-            credential = self._credential()
-            ws = connect(self._url, legacy=True, **self._connect_kwargs(credential))
+            ws = self._take_preopened() or connect(
+                self._url, legacy=True, **self._connect_kwargs(self._credential())
+            )
         except InvalidStatus as refused:
             status = refused.response.status_code
             now = time.monotonic()
@@ -274,6 +277,13 @@ class RealtimeSTTSession(SessionShell):
         for link in links:
             if isinstance(link, Disconnect):
                 self._disconnect(ws)
+
+    def _take_preopened(self) -> ClientConnection | None:
+        """The pre-connected first link, if one was handed over (once)."""
+        link, self._preopened = self._preopened, None
+        if callable(link):
+            link = link()
+        return link if isinstance(link, ClientConnection) else None
 
     def _start_keepalive(self) -> None:
         tick = self._tick()
