@@ -169,3 +169,17 @@ def test_realtime_preconnect_example_serves_three_calls_and_prints_the_chain() -
     assert len({line.split(": ", 1)[1] for line in lines}) == 1
     assert "RealtimeChain (user → socket):" in out
     assert "3 sessions," in out
+
+
+def test_realtime_microphone_example_captions_a_simulated_microphone() -> None:
+    """examples/realtime_microphone.py --simulate: 20 ms frames at real time, captions, counts."""
+    out = run_example("realtime_microphone.py", "--simulate", "--seconds", "15")
+    assert "17 final tokens, 0 reconnects, 0 drop/gap notices" in out
+
+
+def test_realtime_fastapi_relay_example_serves_a_key_and_a_relay() -> None:
+    """examples/realtime_fastapi_relay.py: a temporary key for direct use, and a relay that
+    survives a dropped connection with the same words."""
+    out = run_example("realtime_fastapi_relay.py")
+    assert "relay sessions 1, reconnects 1" in out
+    assert "same words: True" in out

@@ -12,6 +12,8 @@ from io import BytesIO
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -311,3 +313,75 @@ def test_temporary_keys_give_every_connection_a_fresh_single_use_key(
     sockets = [e for e in entries if e.protocol == "ws"]
     assert len(minted) == len(sockets) == 2
     assert finals == fault_free
+
+
+def test_a_handshake_refused_with_429_waits_as_the_server_says(emulator: Emulator) -> None:
+    """The upgrade answered 429 with Retry-After: 1: the session reconnects no sooner, and
+    reports no gap (nothing had been sent)."""
+    emulator.faults.clear()
+    emulator.faults.fail("/transcribe-websocket", status=429, retry_after=1)
+    quick = ReconnectPolicy(base_delay_s=0.01, max_delay_s=0.02)
+    started = time.monotonic()
+    try:
+        with client_for(emulator).realtime.stt.connect(
+            config=pcm_config(), reconnect=quick
+        ) as session:
+            waited = time.monotonic() - started
+            session.finish()
+            list(session.receive_events())
+    finally:
+        emulator.faults.clear()
+    assert waited >= 1.0
+    assert [type(n).__name__ for n in session.notices] == ["Reconnecting", "Resumed"]
+
+
+MINUTE = PCM * 3
+"""A minute of speech (the sample, twelve times)."""
+
+
+def unpaced_finals(session: RealtimeSTTSession, audio: bytes) -> list[Final]:
+    sender = threading.Thread(
+        target=session.send_bytes,
+        args=([audio[i : i + CHUNK] for i in range(0, len(audio), CHUNK)],),
+    )
+    sender.start()
+    finals = [
+        (t.text, t.start_ms, t.end_ms)
+        for event in session.receive_events()
+        for t in event.tokens
+        if t.is_final
+    ]
+    sender.join()
+    return finals
+
+
+@pytest.fixture(scope="module")
+def minute_fault_free(emulator: Emulator) -> list[Final]:
+    with client_for(emulator).realtime.stt.connect(config=pcm_config()) as session:
+        return unpaced_finals(session, MINUTE)
+
+
+@settings(
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(fault=st.sampled_from(["ws_drop", "ws_error", "ws_stall"]), after=st.integers(2, 480))
+def test_a_minute_of_speech_resumes_exactly_whatever_the_fault(
+    emulator: Emulator, minute_fault_free: list[Final], fault: str, after: int
+) -> None:
+    """A minute of speech, the connection lost at a hypothesis-chosen frame — dropped, a 503
+    error frame, or silent (the watchdog) —: the final transcript, text and times of every
+    token, is the fault-free one."""
+    emulator.faults.clear()
+    params: dict[str, object] = {"error_code": 503} if fault == "ws_error" else {}
+    if fault == "ws_stall":
+        params["delay_s"] = 0
+    emulator.faults.inject(fault, "/transcribe-websocket", after_frames=after, **params)
+    try:
+        with client_for(emulator).realtime.stt.connect(
+            config=pcm_config(), reconnect=NOW, receive_timeout_sec=0.5
+        ) as session:
+            finals = unpaced_finals(session, MINUTE)
+    finally:
+        emulator.faults.clear()
+    assert finals == minute_fault_free
+    assert session.reconnects <= 1

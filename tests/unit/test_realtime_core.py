@@ -527,3 +527,22 @@ def test_the_server_owes_an_answer_for_audio_it_has_not_acknowledged() -> None:
     c.resume()
     c.finish()
     assert c.awaiting_answer()
+
+
+def test_a_refused_handshake_with_retry_after_waits_at_least_that_long() -> None:
+    """429 with Retry-After: 3 s: the next attempt comes no sooner than 3 s."""
+    c = core(ReconnectPolicy(base_delay_s=0.01, max_delay_s=0.02))
+    c.start()
+    actions = c.connect_failed(1, OSError("429"), 0.0, status=429, retry_after_s=3.0)
+    connects = [a for a in actions if isinstance(a, Connect)]
+    assert len(connects) == 1
+    assert connects[0].delay_s >= 3.0
+
+
+def test_a_retry_after_beyond_the_policys_total_time_fails_the_session() -> None:
+    """Retry-After past max_total_s: no attempt that late; a RealtimeConnectionError now."""
+    c = core(ReconnectPolicy(max_total_s=10.0))
+    c.start()
+    actions = c.connect_failed(1, OSError("429"), 0.0, status=429, retry_after_s=60.0)
+    assert isinstance(c.error, RealtimeConnectionError)
+    assert any(isinstance(a, Ended) for a in actions)

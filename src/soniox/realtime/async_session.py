@@ -21,7 +21,7 @@ from types import TracebackType
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 
-from soniox.errors import SonioxError, SonioxRealtimeError
+from soniox.errors import SonioxError, SonioxRealtimeError, parse_retry_after
 from soniox.types import RealtimeControlType, RealtimeEvent
 
 from ._shell import SessionShell, size_of
@@ -233,11 +233,16 @@ class AsyncRealtimeSTTSession(SessionShell):
                     credential = await credential
                 ws = await connect(self._url, **self._connect_kwargs(credential))
         except InvalidStatus as refused:
-            status = refused.response.status_code
-            now = time.monotonic()
-            await self._step(
-                partial(self._core.connect_failed, action.connection, refused, now, status=status)
+            response = refused.response
+            failed = partial(
+                self._core.connect_failed,
+                action.connection,
+                refused,
+                time.monotonic(),
+                status=response.status_code,
+                retry_after_s=parse_retry_after(dict(response.headers.raw_items())),
             )
+            await self._step(failed)
             return
         except (OSError, TimeoutError, WebSocketException, SonioxError) as error:
             now = time.monotonic()

@@ -111,8 +111,9 @@ class RealtimeLink:
 class Pacing(RealtimeLink):
     """Files (paths, bytes, file objects) given to ``stream`` / ``transcribe`` go out at
     ``factor`` x real time in ``chunk_ms`` frames (None: as fast as the socket takes them).
-    The server is built for live audio; a burst far ahead of real time is processed, but
-    results arrive no sooner than the server gets to them (docs/realtime.md, measured)."""
+    The service is built for live audio, and its notes warn that long bursts may be
+    disconnected: keep near real time against it (what each pace costs and saves on the
+    emulator: docs/performance.md, "Realtime: pacing")."""
 
     name: ClassVar[str] = "pacing"
     factor: float | None = 1.0

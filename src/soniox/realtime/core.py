@@ -284,6 +284,8 @@ class SessionCore:
         """Audio the full buffer dropped (``drop_oldest``)."""
         self.peak_pending_bytes = 0
         """The most audio that waited for a connection at once."""
+        self._sent_any = False
+        """Whether any audio went to a connection (else a new one has nothing to replay)."""
 
     def __repr__(self) -> str:
         return (
@@ -322,7 +324,7 @@ class SessionCore:
         if self.state in _WAITING:
             return self._wait_for_connection(data)
         self.ledger.sent(data)
-        self._unheard = True
+        self._unheard = self._sent_any = True
         return [SendAudio(data)]
 
     def control(
@@ -405,7 +407,8 @@ class SessionCore:
             return [Disconnect("a connection no longer wanted")]
         resuming = self.state is State.RECONNECTING
         actions: list[Action] = [SendText(self.config_text)]
-        if resuming or self.ledger.skipped_bytes:  # a first connection after a drop, too
+        if (resuming and self._sent_any) or self.ledger.skipped_bytes:
+            # (a first connection after dropped audio too; nothing sent yet: nothing to replay)
             replay = self.ledger.replay()
             actions += [SendAudio(chunk) for chunk in replay.chunks]
             self.ledger.resumed(replay)
@@ -415,11 +418,14 @@ class SessionCore:
             if resuming:
                 replayed = sum(len(chunk) for chunk in replay.chunks)
                 actions.append(Resumed(self._attempts, replay.offset_ms, replayed))
+        elif resuming:
+            actions.append(Resumed(self._attempts, self.offset_ms, 0))
         for frame in self._pending:
             if isinstance(frame, SendAudio):
                 self.ledger.sent(frame.data)
             actions.append(frame)
         self._unheard = any(isinstance(a, SendAudio) for a in actions)
+        self._sent_any = self._sent_any or self._unheard
         self._pending.clear()
         self.pending_bytes = 0
         self._opened_at = now
@@ -461,10 +467,17 @@ class SessionCore:
         return self._reconnect(reason, now)
 
     def connect_failed(
-        self, connection: int, error: BaseException, now: float, *, status: int | None = None
+        self,
+        connection: int,
+        error: BaseException,
+        now: float,
+        *,
+        status: int | None = None,
+        retry_after_s: float | None = None,
     ) -> list[Action]:
         """Opening connection ``connection`` failed (``status``: a refused handshake's HTTP
-        status, if there was one)."""
+        status, if there was one; ``retry_after_s``: its ``Retry-After``, which the next
+        attempt waits at least — within the policy's ``max_total_s``)."""
         if connection != self.connection or self.state not in (
             State.CONNECTING,
             State.RECONNECTING,
@@ -473,7 +486,7 @@ class SessionCore:
         if not ReconnectPolicy.curable(status):
             frame = {"error_code": status, "error_message": f"connection refused: {error}"}
             return self._fail(error_from_realtime_frame(frame))
-        return self._reconnect(f"connecting failed: {error}", now)
+        return self._reconnect(f"connecting failed: {error}", now, wait_s=retry_after_s)
 
     def must_wait(self, size: int) -> bool:
         """Whether a sender of ``size`` bytes waits before :meth:`audio` (``block``): the
@@ -510,17 +523,20 @@ class SessionCore:
         # As officially: the error is an event, then the stream ends.
         return [Deliver(event), *self._fail(error)]
 
-    def _may_reconnect(self, now: float) -> bool:
+    def _may_reconnect(self, now: float, wait_s: float = 0.0) -> bool:
+        """Whether another attempt fits the policy (``wait_s``: the server asks to wait that
+        long first — an attempt past ``max_total_s`` is not made)."""
         policy = self.policy
         if self._attempts >= policy.max_attempts:
             return False
-        if self._drop_at is not None and now - self._drop_at > policy.max_total_s:
+        since = now if self._drop_at is None else self._drop_at
+        if now + wait_s - since > policy.max_total_s:
             return False
         quick = self._opened_at is not None and now - self._opened_at < policy.min_healthy_s
         return not (quick and self._quick_failures + 1 >= policy.max_quick_failures)
 
-    def _reconnect(self, reason: str, now: float) -> list[Action]:
-        if not self._may_reconnect(now):
+    def _reconnect(self, reason: str, now: float, *, wait_s: float | None = None) -> list[Action]:
+        if not self._may_reconnect(now, wait_s or 0.0):
             error = RealtimeConnectionError(
                 f"the realtime connection could not be kept: {reason}", attempts=self.connection
             )
@@ -535,7 +551,7 @@ class SessionCore:
         self.connection += 1
         self.state = State.RECONNECTING
         self._opened_at = None
-        delay = self.policy.delay(self._attempts, self._rng)
+        delay = max(self.policy.delay(self._attempts, self._rng), wait_s or 0.0)
         actions: list[Action] = [Disconnect(reason)] if was_connected else []
         return [
             *actions,

@@ -27,7 +27,7 @@ from types import TracebackType
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 from websockets.sync.client import ClientConnection, connect
 
-from soniox.errors import SonioxError, SonioxRealtimeError
+from soniox.errors import SonioxError, SonioxRealtimeError, parse_retry_after
 from soniox.types import RealtimeControlType, RealtimeEvent
 
 from ._shell import SessionShell, size_of
@@ -247,11 +247,16 @@ class RealtimeSTTSession(SessionShell):
                 self._url, legacy=True, **self._connect_kwargs(self._credential())
             )
         except InvalidStatus as refused:
-            status = refused.response.status_code
-            now = time.monotonic()
-            self._step(
-                partial(self._core.connect_failed, action.connection, refused, now, status=status)
+            response = refused.response
+            failed = partial(
+                self._core.connect_failed,
+                action.connection,
+                refused,
+                time.monotonic(),
+                status=response.status_code,
+                retry_after_s=parse_retry_after(dict(response.headers.raw_items())),
             )
+            self._step(failed)
             return
         except (OSError, TimeoutError, WebSocketException, SonioxError) as error:
             now = time.monotonic()
