@@ -4,7 +4,6 @@ fresh temporary key for every connection."""
 
 from __future__ import annotations
 
-import threading
 import time
 import wave
 from collections.abc import Callable, Iterator
@@ -17,12 +16,13 @@ from hypothesis import strategies as st
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from realtime_support import Final, chunks_of, finals_while_sending
 
 import soniox.data
 from soniox.client import SonioxClient
 from soniox.config import SonioxConfig
 from soniox.emulator import Emulator
-from soniox.errors import BufferOverflowError, SonioxRealtimeError
+from soniox.errors import BufferOverflowError
 from soniox.realtime import (
     AudioDropped,
     GapNotice,
@@ -42,7 +42,6 @@ BYTES_PER_MS = RATE * CHANNELS * 2 // 1000
 CHUNK = 120 * BYTES_PER_MS
 PACE = 0.012
 """Seconds between chunks: ten times real time."""
-Final = tuple[str, int | None, int | None]
 NOW = ReconnectPolicy(base_delay_s=0.0)
 """Reconnect at once: the slow credential below is what takes time."""
 
@@ -91,25 +90,7 @@ def chunks() -> Iterator[bytes]:
 
 def run(session: RealtimeSTTSession, errors: list[BaseException] | None = None) -> list[Final]:
     """Audio from a thread at ten times real time, events here; the sender's error kept."""
-
-    def send() -> None:
-        try:
-            session.send_bytes(chunks())
-        except SonioxRealtimeError as error:
-            if errors is not None:
-                errors.append(error)
-            session.finish()
-
-    sender = threading.Thread(target=send)
-    sender.start()
-    finals = [
-        (t.text, t.start_ms, t.end_ms)
-        for event in session.receive_events()
-        for t in event.tokens
-        if t.is_final
-    ]
-    sender.join()
-    return finals
+    return finals_while_sending(session, chunks(), errors)
 
 
 @pytest.fixture(scope="module")
@@ -340,19 +321,7 @@ MINUTE = PCM * 3
 
 
 def unpaced_finals(session: RealtimeSTTSession, audio: bytes) -> list[Final]:
-    sender = threading.Thread(
-        target=session.send_bytes,
-        args=([audio[i : i + CHUNK] for i in range(0, len(audio), CHUNK)],),
-    )
-    sender.start()
-    finals = [
-        (t.text, t.start_ms, t.end_ms)
-        for event in session.receive_events()
-        for t in event.tokens
-        if t.is_final
-    ]
-    sender.join()
-    return finals
+    return finals_while_sending(session, chunks_of(audio, CHUNK))
 
 
 @pytest.fixture(scope="module")

@@ -5,12 +5,12 @@ replace old links, and the client's own pool behind connect()."""
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from realtime_support import Final, chunks_of, finals_while_sending
 
 import soniox.data
 from soniox.client import AsyncSonioxClient, SonioxClient
@@ -23,7 +23,6 @@ from soniox.types import RealtimeSTTConfig
 
 AUDIO = (Path(soniox.data.__file__).parent / "sample-en.wav").read_bytes()
 CHUNK = 3840
-Final = tuple[str, int | None, int | None]
 
 
 @pytest.fixture(scope="module")
@@ -45,18 +44,7 @@ def config() -> RealtimeSTTConfig:
 
 def finals_of(session: RealtimeSTTSession) -> list[Final]:
     """The official pattern on a session or stream: audio from a thread, events here."""
-    sender = threading.Thread(
-        target=lambda: session.send_bytes(AUDIO[i : i + CHUNK] for i in range(0, len(AUDIO), CHUNK))
-    )
-    sender.start()
-    finals = [
-        (t.text, t.start_ms, t.end_ms)
-        for event in session.receive_events()
-        for t in event.tokens
-        if t.is_final
-    ]
-    sender.join()
-    return finals
+    return finals_while_sending(session, chunks_of(AUDIO, CHUNK))
 
 
 @pytest.fixture(scope="module")
@@ -179,11 +167,11 @@ def test_a_pool_replaces_links_before_their_lifetime_ends(emulator: Emulator) ->
         idle_max_lifetime_sec=0.5,
         idle_refresh_before_sec=0.3,
     ) as pool:
-        first = list(pool._idle)  # pyright: ignore[reportPrivateUsage]
+        first = pool.idle_links()
         deadline = time.monotonic() + 5.0
 
         def replaced() -> bool:
-            idle = list(pool._idle)  # pyright: ignore[reportPrivateUsage]
+            idle = pool.idle_links()
             return len(idle) == 2 and not any(link in idle for link in first)
 
         time.sleep(0.5)
@@ -212,7 +200,7 @@ def test_the_clients_pool_serves_connect(emulator: Emulator, fault_free: list[Fi
     stt.warmup_connection_pool()
     pool = stt.connection_pool
     assert pool.idle_count == 1
-    link: RealtimeSTTConnection = pool._idle[0]  # pyright: ignore[reportPrivateUsage]
+    link: RealtimeSTTConnection = pool.idle_links()[0]
     with stt.connect(config=config()) as session:
         finals = finals_of(session)
     assert finals == fault_free

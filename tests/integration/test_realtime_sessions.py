@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from realtime_support import Final, chunks_of, finals_while_sending
 
 import soniox.data
 from soniox.client import AsyncSonioxClient, SonioxClient
@@ -31,7 +32,6 @@ from soniox.types import RealtimeSTTConfig
 
 AUDIO = (Path(soniox.data.__file__).parent / "sample-en.wav").read_bytes()
 CHUNK = 3840
-Final = tuple[str, int | None, int | None]
 
 
 @pytest.fixture(scope="module")
@@ -53,24 +53,9 @@ def config() -> RealtimeSTTConfig:
 
 
 def stream(session: RealtimeSTTSession, audio: bytes = AUDIO) -> list[Final]:
-    """The official README's pattern: audio from a thread, events on this one."""
-
-    def send() -> None:
-        # A session that failed refuses more audio (SessionClosedError), as the official one
-        # does: the sender stops there.
-        with contextlib.suppress(SonioxRealtimeError):
-            session.send_bytes(audio[i : i + CHUNK] for i in range(0, len(audio), CHUNK))
-
-    sender = threading.Thread(target=send)
-    sender.start()
-    finals = [
-        (t.text, t.start_ms, t.end_ms)
-        for event in session.receive_events()
-        for t in event.tokens
-        if t.is_final
-    ]
-    sender.join()
-    return finals
+    """The official README's pattern: audio from a thread, events on this one (a session that
+    failed refuses more audio, as the official one does: the sender stops there)."""
+    return finals_while_sending(session, chunks_of(audio, CHUNK))
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from soniox.errors import ClientValidationError
-from soniox.realtime.idle import IdlePolicy, Verdict
+from soniox.realtime.idle import IdleLinks, IdlePolicy, Verdict
 
 
 def test_a_young_link_is_kept_an_old_one_refreshed_then_expired() -> None:
@@ -52,3 +52,59 @@ def test_bad_settings_are_client_validation_errors(args: tuple[float, ...], fiel
     with pytest.raises(ClientValidationError) as caught:
         IdlePolicy(*args)  # type: ignore[arg-type]
     assert caught.value.field == field
+
+
+class Link:
+    """A stand-in link: when it opened, whether it is still connected."""
+
+    def __init__(self, opened_at: float, connected: bool = True) -> None:
+        self.opened_at: float | None = opened_at
+        self.connected = connected
+
+
+def test_links_are_reserved_up_to_the_size_and_join_when_they_arrive() -> None:
+    """reserve() until full counts the links under way; arrived() adds them."""
+    links: IdleLinks[Link] = IdleLinks(IdlePolicy(2))
+    assert links.reserve()
+    assert links.reserve()
+    assert not links.reserve()
+    assert links.arrived(Link(0.0))
+    links.failed()
+    assert len(links) == 1
+    assert links.reserve()  # the failed one is wanted again
+
+
+def test_a_borrower_gets_the_oldest_usable_link_and_the_dead_are_handed_back() -> None:
+    """take(): expired and disconnected links are returned for closing, the next good one lent."""
+    links: IdleLinks[Link] = IdleLinks(IdlePolicy(3, 10.0, 2.0))
+    expired, dead, good = Link(0.0), Link(5.0, connected=False), Link(6.0)
+    for link in (expired, dead, good):
+        links.reserve()
+        links.arrived(link)
+    taken, closing = links.take(10.5)
+    assert taken is good
+    assert closing == [expired, dead]
+    assert len(links) == 0
+
+
+def test_a_sweep_keeps_the_fresh_and_takes_out_those_due_for_refresh() -> None:
+    """sweep(): links within their lifetime get pinged, the others are taken out to close."""
+    links: IdleLinks[Link] = IdleLinks(IdlePolicy(2, 10.0, 2.0))
+    old, young = Link(0.0), Link(7.0)
+    for link in (old, young):
+        links.reserve()
+        links.arrived(link)
+    keep, drop = links.sweep(8.5)
+    assert (keep, drop) == ([young], [old])
+    assert links.idle() == [young]
+
+
+def test_a_closed_pool_takes_no_link_and_returns_its_idle_ones() -> None:
+    """close(): idle links back for closing; a link arriving afterwards is refused."""
+    links: IdleLinks[Link] = IdleLinks(IdlePolicy(2))
+    links.reserve()
+    links.reserve()
+    links.arrived(first := Link(0.0))
+    assert links.close() == [first]
+    assert not links.arrived(Link(0.0))
+    assert not links.reserve()

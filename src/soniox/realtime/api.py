@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import enum
 import ssl
-from collections.abc import AsyncIterable, AsyncIterator, Iterator
-from functools import cached_property
-from typing import Any, Final, Protocol
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator
+from functools import cached_property, partial
+from typing import Any, Final, Generic, Protocol, TypeVar, cast
 
 import attrs
 
@@ -152,8 +152,18 @@ def tune_chain(
     return chain
 
 
-class _SttClients:
-    """What the sync and async ``client.realtime.stt`` share: how a session is set up."""
+ConnT = TypeVar("ConnT", RealtimeSTTConnection, AsyncRealtimeSTTConnection)
+PoolT = TypeVar("PoolT", RealtimeSTTConnectionPool, AsyncRealtimeSTTConnectionPool)
+SessT = TypeVar("SessT", RealtimeSTTSession, AsyncRealtimeSTTSession)
+
+
+class _SttClients(Generic[ConnT, PoolT, SessT]):
+    """What the sync and async ``client.realtime.stt`` share: how a session is set up, and
+    pre-connected links and pools of their flavour."""
+
+    _connection_type: Callable[[str, str | Credential, SessionOptions], ConnT]
+    _pool_type: Callable[..., PoolT]
+    _session_type: Callable[..., SessT]
 
     def __init__(self, client: RealtimeClientLike) -> None:
         self._client = client
@@ -193,6 +203,111 @@ class _SttClients:
             return False
         return api_key is None
 
+    # --- pre-connect (the official SDK's main-branch names) --------------------------------------
+    def connect_idle(
+        self,
+        *,
+        api_key: str | Credential | None = None,
+        connect_timeout_sec: float = DEFAULT_CONNECT_TIMEOUT_SEC,
+        chain: RealtimeChain | None = None,
+        raise_on_error: bool = False,
+    ) -> ConnT:
+        """A link opened ahead of its session (on ``with`` / ``async with``, or ``open()``),
+        its config sent later by ``start_session(config=...)``: the handshake off the
+        first-token path. The session gets ``chain`` (default: the client's)."""
+        url, key, options = self._session_args(
+            api_key, connect_timeout_sec, raise_on_error, chain, {}
+        )
+        return self._connection_type(url, key, options)
+
+    def create_connection_pool(
+        self,
+        *,
+        pool_size: int = DEFAULT_POOL_SIZE,
+        api_key: str | Credential | None = None,
+        connect_timeout_sec: float = DEFAULT_CONNECT_TIMEOUT_SEC,
+        idle_keepalive: bool = True,
+        keepalive_interval_sec: float | None = None,
+        idle_max_lifetime_sec: float | None = None,
+        idle_refresh_before_sec: float | None = None,
+        chain: RealtimeChain | None = None,
+    ) -> PoolT:
+        """``pool_size`` idle links kept ready (enter it, or ``warmup()``, to open them)."""
+        policy = self._policy(pool_size, idle_max_lifetime_sec, idle_refresh_before_sec)
+        return self._pool_type(
+            partial(
+                self.connect_idle,
+                api_key=api_key,
+                connect_timeout_sec=connect_timeout_sec,
+                chain=chain,
+            ),
+            policy,
+            idle_keepalive=idle_keepalive,
+            keepalive_interval_sec=keepalive_interval_sec or KEEP_ALIVE_INTERVAL_SEC,
+        )
+
+    def create_preconnect_pool(self, **options: Any) -> PoolT:
+        """The official alias of :meth:`create_connection_pool`."""
+        return self.create_connection_pool(**options)
+
+    @cached_property
+    def connection_pool(self) -> PoolT:
+        """The client's own pool (``stt_connection_pool_size`` links; made on first use)."""
+        size = self._client.config.realtime_pool_size
+        if size <= 0:
+            raise ClientValidationError(
+                "this client keeps no realtime connection pool: make it with "
+                "stt_connection_pool_size=N",
+                field="stt_connection_pool_size",
+            )
+        return self.create_connection_pool(pool_size=size)
+
+    def _pool_made(self) -> PoolT | None:
+        """The client's pool if it was made, forgotten (closing it is the caller's)."""
+        return cast("PoolT | None", self.__dict__.pop("connection_pool", None))
+
+    def connect(
+        self,
+        *,
+        config: RealtimeSTTConfig,
+        api_key: str | Credential | None = None,
+        connect_timeout_sec: float = DEFAULT_CONNECT_TIMEOUT_SEC,
+        chain: RealtimeChain | None = None,
+        raise_on_error: bool = False,
+        reconnect: ReconnectPolicy | bool | _Unset = UNSET,
+        keepalive_interval_sec: float | _Unset | None = UNSET,
+        receive_timeout_sec: float | _Unset | None = UNSET,
+        max_retained_bytes: int | _Unset = UNSET,
+        buffer_ms: int | _Unset | None = UNSET,
+        overflow: Overflow | _Unset = UNSET,
+        temporary_keys: bool | _Unset = UNSET,
+        use_connection_pool: bool | None = None,
+    ) -> SessT:
+        """A session for ``config``, connected on ``with`` (``async with``). ``api_key``: a key or a provider
+        called before each connection (default: the client's key). ``chain``: the links the
+        session runs through (default: :attr:`chain`, from the client's config); the other
+        keywords change one link each (see :func:`tune_chain`)."""
+        tuning = {
+            "reconnect": reconnect,
+            "keepalive_interval_sec": keepalive_interval_sec,
+            "receive_timeout_sec": receive_timeout_sec,
+            "max_retained_bytes": max_retained_bytes,
+            "buffer_ms": buffer_ms,
+            "overflow": overflow,
+            "temporary_keys": temporary_keys,
+        }
+        url, key, options = self._session_args(
+            api_key, connect_timeout_sec, raise_on_error, chain, tuning
+        )
+        session = self._session_type(url, config, key, options=options)
+        if self._pooled(use_connection_pool, api_key):
+            session.hand_over(self._borrower(self.connection_pool))
+        return session
+
+    def _borrower(self, pool: PoolT) -> Callable[[], object]:
+        """How a ``connect()`` session takes its first link from ``pool``."""
+        raise NotImplementedError
+
     def _session_args(
         self,
         api_key: str | Credential | None,
@@ -225,8 +340,17 @@ class _SttClients:
         return url, key, options
 
 
-class RealtimeSTTClient(_SttClients):
+class RealtimeSTTClient(
+    _SttClients[RealtimeSTTConnection, RealtimeSTTConnectionPool, RealtimeSTTSession]
+):
     """Makes realtime speech-to-text sessions (``client.realtime.stt``)."""
+
+    _connection_type = RealtimeSTTConnection
+    _pool_type = RealtimeSTTConnectionPool
+    _session_type = RealtimeSTTSession
+
+    def _borrower(self, pool: RealtimeSTTConnectionPool) -> Callable[[], object]:
+        return lambda: pool.borrow_connection().release()
 
     def _minter(self) -> Credential:
         auth = self._client.auth
@@ -241,103 +365,6 @@ class RealtimeSTTClient(_SttClients):
 
         return mint
 
-    def connect(
-        self,
-        *,
-        config: RealtimeSTTConfig,
-        api_key: str | Credential | None = None,
-        connect_timeout_sec: float = DEFAULT_CONNECT_TIMEOUT_SEC,
-        chain: RealtimeChain | None = None,
-        raise_on_error: bool = False,
-        reconnect: ReconnectPolicy | bool | _Unset = UNSET,
-        keepalive_interval_sec: float | _Unset | None = UNSET,
-        receive_timeout_sec: float | _Unset | None = UNSET,
-        max_retained_bytes: int | _Unset = UNSET,
-        buffer_ms: int | _Unset | None = UNSET,
-        overflow: Overflow | _Unset = UNSET,
-        temporary_keys: bool | _Unset = UNSET,
-        use_connection_pool: bool | None = None,
-    ) -> RealtimeSTTSession:
-        """A session for ``config``, connected on ``with``. ``api_key``: a key or a provider
-        called before each connection (default: the client's key). ``chain``: the links the
-        session runs through (default: :attr:`chain`, from the client's config); the other
-        keywords change one link each (see :func:`tune_chain`)."""
-        tuning = {
-            "reconnect": reconnect,
-            "keepalive_interval_sec": keepalive_interval_sec,
-            "receive_timeout_sec": receive_timeout_sec,
-            "max_retained_bytes": max_retained_bytes,
-            "buffer_ms": buffer_ms,
-            "overflow": overflow,
-            "temporary_keys": temporary_keys,
-        }
-        url, key, options = self._session_args(
-            api_key, connect_timeout_sec, raise_on_error, chain, tuning
-        )
-        session = RealtimeSTTSession(url, config, key, options=options)
-        if self._pooled(use_connection_pool, api_key):
-            pool = self.connection_pool
-            session.hand_over(lambda: pool.borrow_connection().release())
-        return session
-
-    # --- pre-connect (the official SDK's main-branch names) --------------------------------------
-    def connect_idle(
-        self,
-        *,
-        api_key: str | Credential | None = None,
-        connect_timeout_sec: float = DEFAULT_CONNECT_TIMEOUT_SEC,
-        chain: RealtimeChain | None = None,
-        raise_on_error: bool = False,
-    ) -> RealtimeSTTConnection:
-        """A link opened now-ish (on ``with`` / :meth:`~.preconnect.RealtimeSTTConnection.open`)
-        and its session later (``start_session(config=...)``): the handshake off the
-        first-token path. The session gets ``chain`` (default: the client's)."""
-        url, key, options = self._session_args(
-            api_key, connect_timeout_sec, raise_on_error, chain, {}
-        )
-        return RealtimeSTTConnection(url, key, options)
-
-    def create_connection_pool(
-        self,
-        *,
-        pool_size: int = DEFAULT_POOL_SIZE,
-        api_key: str | Credential | None = None,
-        connect_timeout_sec: float = DEFAULT_CONNECT_TIMEOUT_SEC,
-        idle_keepalive: bool = True,
-        keepalive_interval_sec: float | None = None,
-        idle_max_lifetime_sec: float | None = None,
-        idle_refresh_before_sec: float | None = None,
-        chain: RealtimeChain | None = None,
-    ) -> RealtimeSTTConnectionPool:
-        """``pool_size`` idle links kept ready (enter it, or :meth:`warmup`, to open them)."""
-        policy = self._policy(pool_size, idle_max_lifetime_sec, idle_refresh_before_sec)
-
-        def open_link() -> RealtimeSTTConnection:
-            return self.connect_idle(
-                api_key=api_key, connect_timeout_sec=connect_timeout_sec, chain=chain
-            )
-
-        return RealtimeSTTConnectionPool(
-            open_link,
-            policy,
-            idle_keepalive=idle_keepalive,
-            keepalive_interval_sec=keepalive_interval_sec or KEEP_ALIVE_INTERVAL_SEC,
-        )
-
-    create_preconnect_pool = create_connection_pool
-
-    @cached_property
-    def connection_pool(self) -> RealtimeSTTConnectionPool:
-        """The client's own pool (``stt_connection_pool_size`` links; made on first use)."""
-        size = self._client.config.realtime_pool_size
-        if size <= 0:
-            raise ClientValidationError(
-                "this client keeps no realtime connection pool: make it with "
-                "stt_connection_pool_size=N",
-                field="stt_connection_pool_size",
-            )
-        return self.create_connection_pool(pool_size=size)
-
     def warmup_connection_pool(self) -> None:
         """Open the client's idle links now (nothing without ``stt_connection_pool_size``)."""
         if self._client.config.realtime_pool_size > 0:
@@ -345,8 +372,8 @@ class RealtimeSTTClient(_SttClients):
 
     def close_connection_pool(self) -> None:
         """Close the client's idle links (the client's ``close()`` does)."""
-        pool = self.__dict__.pop("connection_pool", None)
-        if isinstance(pool, RealtimeSTTConnectionPool):
+        pool = self._pool_made()
+        if pool is not None:
             pool.close()
 
     def stream(
@@ -388,8 +415,21 @@ class RealtimeSTTClient(_SttClients):
         return transcript_of(assembler, session.reconnects, session.notices)
 
 
-class AsyncRealtimeSTTClient(_SttClients):
+class AsyncRealtimeSTTClient(
+    _SttClients[AsyncRealtimeSTTConnection, AsyncRealtimeSTTConnectionPool, AsyncRealtimeSTTSession]
+):
     """Makes asyncio realtime speech-to-text sessions (``async_client.realtime.stt``)."""
+
+    _connection_type = AsyncRealtimeSTTConnection
+    _pool_type = AsyncRealtimeSTTConnectionPool
+    _session_type = AsyncRealtimeSTTSession
+
+    def _borrower(self, pool: AsyncRealtimeSTTConnectionPool) -> Callable[[], object]:
+        async def borrow() -> object:
+            link = await pool.borrow_connection()
+            return await link.release()
+
+        return borrow
 
     def _minter(self) -> Credential:
         auth = self._client.auth
@@ -404,110 +444,13 @@ class AsyncRealtimeSTTClient(_SttClients):
 
         return mint
 
-    def connect(
-        self,
-        *,
-        config: RealtimeSTTConfig,
-        api_key: str | Credential | None = None,
-        connect_timeout_sec: float = DEFAULT_CONNECT_TIMEOUT_SEC,
-        chain: RealtimeChain | None = None,
-        raise_on_error: bool = False,
-        reconnect: ReconnectPolicy | bool | _Unset = UNSET,
-        keepalive_interval_sec: float | _Unset | None = UNSET,
-        receive_timeout_sec: float | _Unset | None = UNSET,
-        max_retained_bytes: int | _Unset = UNSET,
-        buffer_ms: int | _Unset | None = UNSET,
-        overflow: Overflow | _Unset = UNSET,
-        temporary_keys: bool | _Unset = UNSET,
-        use_connection_pool: bool | None = None,
-    ) -> AsyncRealtimeSTTSession:
-        """A session for ``config``, connected on ``async with`` (see the sync ``connect``)."""
-        tuning = {
-            "reconnect": reconnect,
-            "keepalive_interval_sec": keepalive_interval_sec,
-            "receive_timeout_sec": receive_timeout_sec,
-            "max_retained_bytes": max_retained_bytes,
-            "buffer_ms": buffer_ms,
-            "overflow": overflow,
-            "temporary_keys": temporary_keys,
-        }
-        url, key, options = self._session_args(
-            api_key, connect_timeout_sec, raise_on_error, chain, tuning
-        )
-        session = AsyncRealtimeSTTSession(url, config, key, options=options)
-        if self._pooled(use_connection_pool, api_key):
-            pool = self.connection_pool
-
-            async def borrow() -> object:
-                link = await pool.borrow_connection()
-                return await link.release()
-
-            session.hand_over(borrow)
-        return session
-
-    # --- pre-connect --------------------------------------------------------------------------
-    def connect_idle(
-        self,
-        *,
-        api_key: str | Credential | None = None,
-        connect_timeout_sec: float = DEFAULT_CONNECT_TIMEOUT_SEC,
-        chain: RealtimeChain | None = None,
-        raise_on_error: bool = False,
-    ) -> AsyncRealtimeSTTConnection:
-        """See :meth:`RealtimeSTTClient.connect_idle` (opens on ``async with``)."""
-        url, key, options = self._session_args(
-            api_key, connect_timeout_sec, raise_on_error, chain, {}
-        )
-        return AsyncRealtimeSTTConnection(url, key, options)
-
-    def create_connection_pool(
-        self,
-        *,
-        pool_size: int = DEFAULT_POOL_SIZE,
-        api_key: str | Credential | None = None,
-        connect_timeout_sec: float = DEFAULT_CONNECT_TIMEOUT_SEC,
-        idle_keepalive: bool = True,
-        keepalive_interval_sec: float | None = None,
-        idle_max_lifetime_sec: float | None = None,
-        idle_refresh_before_sec: float | None = None,
-        chain: RealtimeChain | None = None,
-    ) -> AsyncRealtimeSTTConnectionPool:
-        """See :meth:`RealtimeSTTClient.create_connection_pool` (``async with``)."""
-        policy = self._policy(pool_size, idle_max_lifetime_sec, idle_refresh_before_sec)
-
-        def open_link() -> AsyncRealtimeSTTConnection:
-            return self.connect_idle(
-                api_key=api_key, connect_timeout_sec=connect_timeout_sec, chain=chain
-            )
-
-        return AsyncRealtimeSTTConnectionPool(
-            open_link,
-            policy,
-            idle_keepalive=idle_keepalive,
-            keepalive_interval_sec=keepalive_interval_sec or KEEP_ALIVE_INTERVAL_SEC,
-        )
-
-    create_preconnect_pool = create_connection_pool
-
-    @cached_property
-    def connection_pool(self) -> AsyncRealtimeSTTConnectionPool:
-        """The client's own pool (``stt_connection_pool_size`` links; made on first use)."""
-        size = self._client.config.realtime_pool_size
-        if size <= 0:
-            raise ClientValidationError(
-                "this client keeps no realtime connection pool: make it with "
-                "stt_connection_pool_size=N",
-                field="stt_connection_pool_size",
-            )
-        return self.create_connection_pool(pool_size=size)
-
     async def warmup_connection_pool(self) -> None:
         if self._client.config.realtime_pool_size > 0:
             await self.connection_pool.warmup()
 
     async def close_connection_pool(self) -> None:
-        pool = self.__dict__.pop("connection_pool", None)
-        if isinstance(pool, AsyncRealtimeSTTConnectionPool):
+        pool = self._pool_made()
+        if pool is not None:
             await pool.close()
 
     def stream(

@@ -25,10 +25,9 @@ import contextlib
 import inspect
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from websockets.asyncio.client import ClientConnection as AsyncConnection
 from websockets.asyncio.client import connect as async_connect
@@ -40,7 +39,7 @@ from soniox.types import RealtimeSTTConfig
 
 from ._shell import Credential, connect_kwargs
 from .async_session import AsyncRealtimeSTTSession
-from .idle import IdlePolicy, Verdict
+from .idle import IdleLinks, IdlePolicy
 from .options import KEEP_ALIVE_INTERVAL_SEC, SessionOptions
 from .session import RealtimeSTTSession
 
@@ -55,6 +54,7 @@ __all__ = [
     "RealtimeSTTStream",
 ]
 
+LinkT = TypeVar("LinkT", "RealtimeSTTConnection", "AsyncRealtimeSTTConnection")
 _KEEPALIVE = '{"type": "keepalive"}'
 REFILL_DELAY_SEC = 0.1
 """A pool refills this long after a borrow, not at once: the handshake's CPU would compete with
@@ -372,46 +372,66 @@ class AsyncRealtimeSTTStream(AsyncRealtimeSTTSession):
 # --- pools ---------------------------------------------------------------------------------------
 
 
-class RealtimeSTTConnectionPool:
-    """``pool_size`` idle links, ready for sessions (``client.realtime.stt
-    .create_connection_pool(...)``). :meth:`borrow_connection` takes one out (opening one at
-    once if none is ready) and the pool refills in the background; a maintenance thread sends
-    the idle links keepalives (``idle_keepalive``) and replaces those near the end of their
-    lifetime (see :class:`~.idle.IdlePolicy`)."""
+class _PoolBase(Generic[LinkT]):
+    """What the sync and async pools show alike: their links' bookkeeping, read-only."""
 
     def __init__(
         self,
-        open_link: Callable[[], RealtimeSTTConnection],
+        open_link: Callable[[], LinkT],
         policy: IdlePolicy,
         *,
         idle_keepalive: bool = True,
         keepalive_interval_sec: float = KEEP_ALIVE_INTERVAL_SEC,
     ) -> None:
+        """``open_link``: makes an unopened link (``connect_idle``); ``policy``: the size and
+        the links' lifetime; ``idle_keepalive``: ping idle links every
+        ``keepalive_interval_sec`` (the maintenance round's period either way)."""
         _check_interval(keepalive_interval_sec)
         self._open_link = open_link
-        self.policy = policy
+        self._links: IdleLinks[LinkT] = IdleLinks(policy)
         self._idle_keepalive = idle_keepalive
         self._interval = keepalive_interval_sec
-        self._idle: deque[RealtimeSTTConnection] = deque()
-        self._opening = 0
-        self._lock = threading.Lock()
-        self._closed = False
-        self._stop = threading.Event()
-        self._maintenance: threading.Thread | None = None
-        self.opened = 0
-        """Links opened so far (warm-up, refills, and borrows that found none)."""
-        self.failures = 0
-        """Background opens that failed (the next maintenance round tries again)."""
+        self._init_io()
+
+    def _init_io(self) -> None:
+        """The flavour's own state (a lock and threads, or tasks)."""
 
     def __repr__(self) -> str:
-        return (
-            f"RealtimeSTTConnectionPool(idle {self.idle_count}/{self.policy.pool_size}, "
-            f"{'closed' if self._closed else 'open'})"
-        )
+        return f"{type(self).__name__}({self._links!r})"
+
+    @property
+    def policy(self) -> IdlePolicy:
+        return self._links.policy
 
     @property
     def idle_count(self) -> int:
-        return len(self._idle)
+        return len(self._links)
+
+    @property
+    def opened(self) -> int:
+        """Links opened so far (warm-up, refills, and borrows that found none ready)."""
+        return self._links.opened
+
+    def idle_links(self) -> list[LinkT]:
+        """The idle links now (a copy)."""
+        return self._links.idle()
+
+    def _check_open(self) -> None:
+        if self._links.closed:
+            raise SonioxRealtimeError("the connection pool is closed")
+
+
+class RealtimeSTTConnectionPool(_PoolBase[RealtimeSTTConnection]):
+    """``pool_size`` idle links, ready for sessions (``client.realtime.stt
+    .create_connection_pool(...)``). :meth:`borrow_connection` takes one out (opening one at
+    once if none is ready) and the pool refills in the background; a maintenance thread sends
+    the idle links keepalives (``idle_keepalive``) and replaces those near the end of their
+    lifetime. What to do is :class:`~.idle.IdleLinks`' decision; this shell does the I/O."""
+
+    def _init_io(self) -> None:
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._maintenance: threading.Thread | None = None
 
     def __enter__(self) -> RealtimeSTTConnectionPool:
         self.warmup()
@@ -436,11 +456,16 @@ class RealtimeSTTConnectionPool:
         """An idle link, out of the pool (opened now if none is ready); yours until its
         session ends or you :meth:`~RealtimeSTTConnection.discard` it."""
         self._check_open()
-        link = self._take()
+        with self._lock:
+            link, dead = self._links.take(time.monotonic())
+        for old in dead:
+            old.discard()
         if link is None:
             link = self._open_link().open()
-            self.opened += 1
-        self._refill_in_background()
+            with self._lock:
+                self._links.opened += 1
+        if self._reserve():
+            threading.Thread(target=self._refill, name="soniox-pool-refill", daemon=True).start()
         return link
 
     def start_session(
@@ -457,9 +482,7 @@ class RealtimeSTTConnectionPool:
     def close(self) -> None:
         """Close the idle links and stop refilling (borrowed ones are their holders')."""
         with self._lock:
-            self._closed = True
-            idle = list(self._idle)
-            self._idle.clear()
+            idle = self._links.close()
         self._stop.set()
         thread = self._maintenance
         if thread is not None and thread is not threading.current_thread():
@@ -468,30 +491,9 @@ class RealtimeSTTConnectionPool:
             link.discard()
 
     # --- inside ------------------------------------------------------------------------------
-    def _check_open(self) -> None:
-        if self._closed:
-            raise SonioxRealtimeError("the connection pool is closed")
-
-    def _take(self) -> RealtimeSTTConnection | None:
-        """The oldest idle link still within its lifetime (expired ones closed)."""
-        now = time.monotonic()
-        while True:
-            with self._lock:
-                if not self._idle:
-                    return None
-                link = self._idle.popleft()
-            opened = link.opened_at if link.opened_at is not None else now
-            if self.policy.verdict(opened, now) is not Verdict.EXPIRED and link.connected:
-                return link
-            link.discard()
-
     def _reserve(self) -> bool:
-        """Count one more link as opening, if the pool wants one."""
         with self._lock:
-            if self._closed or self.policy.to_open(len(self._idle), self._opening) <= 0:
-                return False
-            self._opening += 1
-            return True
+            return self._links.reserve()
 
     def _open_one(self, *, raise_errors: bool = False) -> None:
         """Open a reserved link and add it to the pool."""
@@ -499,27 +501,19 @@ class RealtimeSTTConnectionPool:
             link = self._open_link().open()
         except SonioxError:
             with self._lock:
-                self._opening -= 1
-            self.failures += 1
+                self._links.failed()
             if raise_errors:
                 raise
             return
         with self._lock:
-            self._opening -= 1
-            self.opened += 1
-            if not self._closed:
-                self._idle.append(link)
-                return
-        link.discard()
-
-    def _refill_in_background(self) -> None:
-        if self._reserve():
-            threading.Thread(target=self._refill, name="soniox-pool-refill", daemon=True).start()
+            joined = self._links.arrived(link)
+        if not joined:
+            link.discard()
 
     def _refill(self) -> None:
         if self._stop.wait(REFILL_DELAY_SEC):
             with self._lock:
-                self._opening -= 1
+                self._links.cancelled()
             return
         self._open_one()
 
@@ -536,59 +530,28 @@ class RealtimeSTTConnectionPool:
         """Every keepalive interval: keepalives for the idle links, replacements for the old
         and the dead, refills up to the pool's size."""
         while not self._stop.wait(self._interval):
-            now = time.monotonic()
             with self._lock:
-                idle = list(self._idle)
-            for link in idle:
-                opened = link.opened_at if link.opened_at is not None else now
-                if self.policy.verdict(opened, now) is Verdict.KEEP and link.connected:
-                    if not self._idle_keepalive:
-                        continue
-                    with contextlib.suppress(SonioxRealtimeError):
-                        link.keep_alive()
-                        continue
-                with self._lock:
-                    if link not in self._idle:
-                        continue  # borrowed meanwhile
-                    self._idle.remove(link)
+                keep, drop = self._links.sweep(time.monotonic())
+            for link in drop:
                 link.discard()
+            for link in keep if self._idle_keepalive else ():
+                try:
+                    link.keep_alive()
+                except SonioxRealtimeError:
+                    with self._lock:
+                        taken = self._links.remove(link)
+                    if taken:
+                        link.discard()
             while self._reserve():
                 self._open_one()
 
 
-class AsyncRealtimeSTTConnectionPool:
+class AsyncRealtimeSTTConnectionPool(_PoolBase[AsyncRealtimeSTTConnection]):
     """The asyncio :class:`RealtimeSTTConnectionPool` (refills and maintenance as tasks)."""
 
-    def __init__(
-        self,
-        open_link: Callable[[], AsyncRealtimeSTTConnection],
-        policy: IdlePolicy,
-        *,
-        idle_keepalive: bool = True,
-        keepalive_interval_sec: float = KEEP_ALIVE_INTERVAL_SEC,
-    ) -> None:
-        _check_interval(keepalive_interval_sec)
-        self._open_link = open_link
-        self.policy = policy
-        self._idle_keepalive = idle_keepalive
-        self._interval = keepalive_interval_sec
-        self._idle: deque[AsyncRealtimeSTTConnection] = deque()
-        self._opening = 0
-        self._closed = False
+    def _init_io(self) -> None:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._maintenance: asyncio.Task[None] | None = None
-        self.opened = 0
-        self.failures = 0
-
-    def __repr__(self) -> str:
-        return (
-            f"AsyncRealtimeSTTConnectionPool(idle {self.idle_count}/{self.policy.pool_size}, "
-            f"{'closed' if self._closed else 'open'})"
-        )
-
-    @property
-    def idle_count(self) -> int:
-        return len(self._idle)
 
     async def __aenter__(self) -> AsyncRealtimeSTTConnectionPool:
         await self.warmup()
@@ -607,19 +570,23 @@ class AsyncRealtimeSTTConnectionPool:
         if self._maintenance is None:
             self._maintenance = asyncio.create_task(self._maintain())
         opening: list[asyncio.Task[None]] = []
-        while self._reserve():
+        while self._links.reserve():
             opening.append(asyncio.create_task(self._open_one(raise_errors=True)))
         if opening:
             await asyncio.gather(*opening)
 
     async def borrow_connection(self) -> AsyncRealtimeSTTConnection:
         self._check_open()
-        link = await self._take()
+        link, dead = self._links.take(time.monotonic())
+        for old in dead:
+            await old.discard()
         if link is None:
             link = await self._open_link().open()
-            self.opened += 1
-        if self._reserve():
-            self._spawn(self._refill())
+            self._links.opened += 1
+        if self._links.reserve():
+            task: asyncio.Task[None] = asyncio.create_task(self._refill())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
         return link
 
     async def start_session(
@@ -633,49 +600,22 @@ class AsyncRealtimeSTTConnectionPool:
             raise
 
     async def close(self) -> None:
-        self._closed = True
+        idle = self._links.close()
         tasks = [*self._tasks, *([self._maintenance] if self._maintenance else [])]
         for task in tasks:
             task.cancel()
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, SonioxError):
                 await task
-        idle = list(self._idle)
-        self._idle.clear()
         for link in idle:
             await link.discard()
 
     # --- inside ------------------------------------------------------------------------------
-    def _check_open(self) -> None:
-        if self._closed:
-            raise SonioxRealtimeError("the connection pool is closed")
-
-    async def _take(self) -> AsyncRealtimeSTTConnection | None:
-        now = time.monotonic()
-        while self._idle:
-            link = self._idle.popleft()
-            opened = link.opened_at if link.opened_at is not None else now
-            if self.policy.verdict(opened, now) is not Verdict.EXPIRED and link.connected:
-                return link
-            await link.discard()
-        return None
-
-    def _reserve(self) -> bool:
-        if self._closed or self.policy.to_open(len(self._idle), self._opening) <= 0:
-            return False
-        self._opening += 1
-        return True
-
-    def _spawn(self, work: Any) -> None:
-        task: asyncio.Task[Any] = asyncio.create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
     async def _refill(self) -> None:
         try:
             await asyncio.sleep(REFILL_DELAY_SEC)
         except asyncio.CancelledError:
-            self._opening -= 1
+            self._links.cancelled()
             raise
         await self._open_one()
 
@@ -683,36 +623,26 @@ class AsyncRealtimeSTTConnectionPool:
         try:
             link = await self._open_link().open()
         except SonioxError:
-            self._opening -= 1
-            self.failures += 1
+            self._links.failed()
             if raise_errors:
                 raise
             return
-        self._opening -= 1
-        self.opened += 1
-        if self._closed:
+        if not self._links.arrived(link):
             await link.discard()
-        else:
-            self._idle.append(link)
 
     async def _maintain(self) -> None:
-        while not self._closed:
+        while not self._links.closed:
             await asyncio.sleep(self._interval)
-            now = time.monotonic()
-            for link in list(self._idle):
-                opened = link.opened_at if link.opened_at is not None else now
-                if self.policy.verdict(opened, now) is Verdict.KEEP and link.connected:
-                    if not self._idle_keepalive:
-                        continue
-                    try:
-                        await link.keep_alive()
-                        continue
-                    except SonioxRealtimeError:
-                        pass
-                if link in self._idle:
-                    self._idle.remove(link)
-                    await link.discard()
-            while self._reserve():
+            keep, drop = self._links.sweep(time.monotonic())
+            for link in drop:
+                await link.discard()
+            for link in keep if self._idle_keepalive else ():
+                try:
+                    await link.keep_alive()
+                except SonioxRealtimeError:
+                    if self._links.remove(link):
+                        await link.discard()
+            while self._links.reserve():
                 await self._open_one()
 
 
