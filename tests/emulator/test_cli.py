@@ -233,3 +233,17 @@ def test_keeps_serving_when_its_stdout_reader_is_gone_before_it_prints(
     assert process.wait(10) == 0
     assert process.stderr is not None
     assert "Traceback" not in process.stderr.read()
+
+
+def test_limit_flags_switch_the_account_limits_on() -> None:
+    """--rest-rpm / --realtime-streams / --realtime-rpm set the EmulatorConfig limits."""
+    import io
+
+    parser = cli.build_parser()
+    args = parser.parse_args(
+        ["emulator", "--rest-rpm", "600", "--realtime-streams", "10", "--realtime-rpm", "100"]
+    )
+    config = emulator_cli._emulator_config(args, io.StringIO())  # pyright: ignore[reportPrivateUsage]
+    assert config.rest_requests_per_minute == 600
+    assert config.realtime_streams == 10
+    assert config.realtime_connects_per_minute == 100

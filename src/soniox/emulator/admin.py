@@ -16,6 +16,7 @@ from urllib.parse import parse_qs
 from .faults import Fault, FaultPlan
 from .http_types import BodyTooLarge, IncomingRequest, OutgoingResponse
 from .journal import Journal
+from .limits import AccountLimits, LimitSettings
 
 __all__ = ["ADMIN_PREFIX", "AdminApp"]
 
@@ -52,12 +53,16 @@ def _no_content() -> OutgoingResponse:
 
 
 class AdminApp:
-    """Serves ``/_emulator/health``, ``/_emulator/faults`` and ``/_emulator/journal``."""
+    """Serves ``/_emulator/health``, ``/_emulator/faults``, ``/_emulator/journal`` and
+    ``/_emulator/limits`` (GET the settings and counts; PUT settings as JSON —
+    ``{"rest_requests_per_minute": 600, "realtime_streams": 10}``, absent fields off; DELETE:
+    all off)."""
 
     _ALLOWED: Mapping[str, tuple[str, ...]] = {
         "health": ("GET",),
         "faults": ("GET", "POST", "DELETE"),
         "journal": ("GET", "DELETE"),
+        "limits": ("GET", "PUT", "DELETE"),
     }
 
     def __init__(self, app: _Target) -> None:
@@ -81,7 +86,29 @@ class AdminApp:
             return _json(200, {"status": "ok"})
         if name == "faults":
             return await self._faults(request)
+        if name == "limits":
+            return await self._limits(request)
         return self._journal(request)
+
+    async def _limits(self, request: IncomingRequest) -> OutgoingResponse:
+        limits: object = getattr(self._app, "limits", None)
+        if not isinstance(limits, AccountLimits):
+            return _error(404, "this application has no account limits")
+        if request.method == "DELETE":
+            limits.configure(LimitSettings())
+            return _no_content()
+        if request.method == "PUT":
+            try:
+                raw = await request.read_body(limit=_MAX_BODY)
+                data: object = json.loads(raw or b"{}")
+                if not isinstance(data, dict):
+                    raise ValueError("the body must be a JSON object of limits")
+                limits.configure(LimitSettings.from_json(cast(dict[str, object], data)))
+            except BodyTooLarge:
+                return _error(413, f"limit bodies are limited to {_MAX_BODY} bytes")
+            except (TypeError, ValueError) as exc:
+                return _error(400, f"invalid limits: {exc}")
+        return _json(200, limits.snapshot())
 
     async def _faults(self, request: IncomingRequest) -> OutgoingResponse:
         plan = self._app.faults

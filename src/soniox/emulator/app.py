@@ -16,6 +16,7 @@ from .engines import create_engine
 from .faults import FaultPlan
 from .http_types import IncomingRequest, OutgoingResponse, WebSocketChannel
 from .journal import Journal
+from .limits import AccountLimits, LimitSettings
 from .realtime import RealtimeEndpoint
 from .rest import RestApp
 from .usage import UsageLedger
@@ -40,6 +41,13 @@ class EmulatorApp:
         self.faults = faults if faults is not None else FaultPlan()
         self.journal = journal if journal is not None else Journal(config.journal_max_entries)
         self.auth = Authenticator(config.api_keys)
+        self.limits = AccountLimits(
+            LimitSettings(
+                rest_requests_per_minute=config.rest_requests_per_minute,
+                realtime_streams=config.realtime_streams,
+                realtime_connects_per_minute=config.realtime_connects_per_minute,
+            )
+        )
         self.usage = UsageLedger()
         self.engine = create_engine(config.engine, window_ms=config.engine_window_ms)
         self.rest = RestApp(
@@ -49,6 +57,7 @@ class EmulatorApp:
             engine=self.engine,
             usage=self.usage,
             storage_dir=storage_dir,
+            limits=self.limits,
         )
         self.realtime = RealtimeEndpoint(
             config=config,
@@ -56,6 +65,7 @@ class EmulatorApp:
             auth=self.auth,
             engine=self.engine,
             usage=self.usage,
+            limits=self.limits,
         )
         self.admin = AdminApp(self)
 

@@ -14,6 +14,8 @@ from datetime import UTC, datetime, timedelta
 
 import attrs
 
+from .limits import account_of
+
 __all__ = ["AuthResult", "Authenticator", "TemporaryKey"]
 
 
@@ -27,6 +29,8 @@ class TemporaryKey:
     client_reference_id: str | None = None
     single_use: bool = False
     max_session_duration_seconds: int | None = None
+    account: str = ""
+    """The account (a digest of the key that minted it) its use counts against."""
 
     def __repr__(self) -> str:
         return f"TemporaryKey(usage_type={self.usage_type!r}, expires_at={self.expires_at.isoformat()})"
@@ -39,6 +43,8 @@ class AuthResult:
     ok: bool
     temporary: TemporaryKey | None = None
     reason: str = ""
+    account: str = ""
+    """Whose limits the request counts against (a digest, never the key)."""
 
 
 class Authenticator:
@@ -69,7 +75,7 @@ class Authenticator:
         if scheme.lower() != "bearer" or not token.strip():
             return AuthResult(False, reason="Authorization header is not a bearer token")
         if self.is_api_key(token.strip()):
-            return AuthResult(True)
+            return AuthResult(True, account=account_of(token.strip()))
         return AuthResult(False, reason="unknown API key")
 
     def issue_temporary(
@@ -80,6 +86,7 @@ class Authenticator:
         client_reference_id: str | None = None,
         single_use: bool = False,
         max_session_duration_seconds: int | None = None,
+        account: str = "",
     ) -> TemporaryKey:
         temp = TemporaryKey(
             key="temp:" + secrets.token_urlsafe(24),
@@ -88,6 +95,7 @@ class Authenticator:
             client_reference_id=client_reference_id,
             single_use=single_use,
             max_session_duration_seconds=max_session_duration_seconds,
+            account=account,
         )
         with self._lock:
             self._temporary[temp.key] = temp
@@ -99,7 +107,7 @@ class Authenticator:
         A single-use temporary key is consumed by the first successful check.
         """
         if self.is_api_key(key):
-            return AuthResult(True)
+            return AuthResult(True, account=account_of(key))
         with self._lock:
             temp = self._temporary.get(key)
             if temp is None:
@@ -114,7 +122,7 @@ class Authenticator:
                         False, temp, reason="single-use temporary API key already used"
                     )
                 self._used.add(key)
-            return AuthResult(True, temp)
+            return AuthResult(True, temp, account=temp.account)
 
     @staticmethod
     def now() -> float:

@@ -91,6 +91,28 @@ def add_arguments(sub: argparse.ArgumentParser) -> None:
         "--storage-dir", default=None, metavar="D", help="keep uploads in D (default: temporary)"
     )
     sub.add_argument(
+        "--rest-rpm",
+        type=int,
+        default=None,
+        metavar="N",
+        help="REST requests per API key per minute; past it 429 limit_exceeded (default: off)",
+    )
+    sub.add_argument(
+        "--realtime-streams",
+        type=int,
+        default=None,
+        metavar="N",
+        help="concurrent realtime streams per API key; past it 429 "
+        "max_concurrent_connections_reached (default: off)",
+    )
+    sub.add_argument(
+        "--realtime-rpm",
+        type=int,
+        default=None,
+        metavar="N",
+        help="realtime streams opened per API key per minute (default: off)",
+    )
+    sub.add_argument(
         "--allow-non-loopback",
         action="store_true",
         help="allow binding an address reachable from other machines",
@@ -155,6 +177,14 @@ def _emulator_config(args: argparse.Namespace, stdin: TextIO) -> EmulatorConfig:
         fields["ws_idle_timeout_s"] = args.idle_timeout
     if args.storage_dir is not None:
         fields["storage_dir"] = args.storage_dir
+    for flag, field in (
+        ("rest_rpm", "rest_requests_per_minute"),
+        ("realtime_streams", "realtime_streams"),
+        ("realtime_rpm", "realtime_connects_per_minute"),
+    ):
+        value = getattr(args, flag)
+        if value is not None:
+            fields[field] = value
     return EmulatorConfig(**fields)
 
 

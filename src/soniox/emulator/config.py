@@ -37,6 +37,11 @@ def _non_negative(_instance: object, attribute: attrs.Attribute[Any], value: flo
         raise ValueError(f"EmulatorConfig.{attribute.name} must be >= 0, got {value!r}")
 
 
+def _optional_limit(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise ValueError(f"EmulatorConfig.{attribute.name} must be a whole number >= 1, or None")
+
+
 @attrs.frozen(kw_only=True)
 class EmulatorConfig:
     """Every knob of the emulator. Defaults follow the documented limits of the real API."""
@@ -83,6 +88,15 @@ class EmulatorConfig:
     engine_window_ms: int | None = attrs.field(default=None)
     """Window of the deterministic engine (one word per non-silent window); ``None``: 240 ms.
     Smaller windows yield more tokens per second of audio (long-transcript benchmarks)."""
+
+    # Account limits (off by default: None) --------------------------------------------------------
+    rest_requests_per_minute: int | None = attrs.field(default=None, validator=_optional_limit)
+    """REST requests per API key per minute (``429 limit_exceeded`` + ``Retry-After`` past it)."""
+    realtime_streams: int | None = attrs.field(default=None, validator=_optional_limit)
+    """Concurrent realtime streams per API key (error frame ``429
+    max_concurrent_connections_reached`` past it)."""
+    realtime_connects_per_minute: int | None = attrs.field(default=None, validator=_optional_limit)
+    """Realtime streams opened per API key per minute (error frame ``429 limit_exceeded``)."""
 
     # Journal ------------------------------------------------------------------------------------
     journal_max_entries: int = attrs.field(default=10_000, validator=_positive)

@@ -19,6 +19,7 @@ from .engines.base import RecognitionEngine
 from .faults import FaultPlan
 from .http_types import IncomingRequest, WebSocketChannel, WebSocketClosed
 from .journal import JournalEntry
+from .limits import AccountLimits
 from .realtime_session import Abort, Action, Close, RealtimeSession, Send, SessionLimits
 from .usage import UsageLedger
 
@@ -64,8 +65,10 @@ class RealtimeEndpoint:
         auth: Authenticator,
         engine: RecognitionEngine,
         usage: UsageLedger,
+        limits: AccountLimits | None = None,
     ) -> None:
         self._config = config
+        self._account_limits = limits
         self._faults = faults
         self._auth = auth
         self._engine = engine
@@ -91,6 +94,7 @@ class RealtimeEndpoint:
             connection_key=key,
             connection_auth=method,
             faults=fired,
+            account_limits=self._account_limits,
         )
         journal = request.journal
         await channel.accept(SUBPROTOCOL if offered else None)
@@ -107,6 +111,8 @@ class RealtimeEndpoint:
                     stream = self._usage.stream_started()
         finally:
             await runner.aclose()
+            if session.stream_slot is not None and self._account_limits is not None:
+                self._account_limits.close_stream(session.stream_slot)
             if stream is not None:
                 self._usage.stream_ended(stream)
             runner.sync_journal()

@@ -53,6 +53,7 @@ from .engines.base import (
 )
 from .errors import DEFAULT_ERROR_TYPES, DEFAULT_MESSAGES, realtime_error_frame
 from .faults import FiredFault
+from .limits import AccountLimits
 from .realtime_config import ConfigError, RealtimeConfig, parse_config
 
 __all__ = [
@@ -129,8 +130,13 @@ class RealtimeSession:
         connection_key: str | None = None,
         connection_auth: str | None = None,
         faults: Sequence[FiredFault] = (),
+        account_limits: AccountLimits | None = None,
     ) -> None:
         self.request_id = request_id
+        self._account_limits = account_limits
+        self._account = ""
+        self.stream_slot: str | None = None
+        """The account whose concurrent-stream slot this session holds (released at its end)."""
         self._engine = engine
         self._auth = auth
         self._limits = limits
@@ -187,6 +193,27 @@ class RealtimeSession:
         return min(limits)
 
     # Events --------------------------------------------------------------------------------------
+    def _admit_stream(self) -> list[Action]:
+        """The account's realtime limits, when a stream starts (its config accepted): streams
+        opened per minute, then concurrent streams; a slot taken is :attr:`stream_slot`."""
+        limits = self._account_limits
+        if limits is None:
+            return []
+        if limits.realtime_connect(self._account) is not None:
+            return self._fail(
+                429,
+                "limit_exceeded",
+                "Requests per minute limit has been exceeded for your project.",
+            )
+        if not limits.open_stream(self._account):
+            return self._fail(
+                429,
+                "max_concurrent_connections_reached",
+                "Maximum number of concurrent streams reached for your project.",
+            )
+        self.stream_slot = self._account
+        return []
+
     def start(self, now: float) -> list[Action]:
         """The socket is open: check a key sent with the connection."""
         self._opened_at = self._last_activity = now
@@ -276,6 +303,9 @@ class RealtimeSession:
             if not result.ok:
                 return self._auth_failure(result)
             self._accept_auth(result, "legacy", now)
+        refused = self._admit_stream()
+        if refused:
+            return refused
         try:
             self.stream = self._engine.open_stream(config.stream_format, config.options)
         except AudioDecodeError as exc:
@@ -286,6 +316,7 @@ class RealtimeSession:
         return []
 
     def _accept_auth(self, result: AuthResult, method: str, now: float) -> None:
+        self._account = result.account
         temporary = result.temporary
         self.auth_method = "temporary" if temporary is not None else method
         if temporary is not None and temporary.max_session_duration_seconds is not None:

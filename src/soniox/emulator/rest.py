@@ -36,6 +36,7 @@ from .errors import ApiFailure, ValidationIssue, api_error_response
 from .faults import FaultPlan
 from .http_types import BodyTooLarge, IncomingRequest, OutgoingResponse
 from .jobs import JobFailure, JobRunner, copy_into_job
+from .limits import AccountLimits, retry_after_header
 from .multipart import discard_body, receive_upload
 from .store import Store, StoredFile, StoredTranscription, TranscriptionStatus
 from .timefmt import iso_z, utc_now
@@ -83,6 +84,7 @@ class _Call:
         self.request = request
         self.params = params
         self.body_started = False
+        self.account = ""
         pairs = urllib.parse.parse_qsl(request.query, keep_blank_values=True)
         self.query: dict[str, str] = dict(pairs)
 
@@ -132,10 +134,12 @@ class RestApp:
         engine: RecognitionEngine,
         usage: UsageLedger,
         storage_dir: Path,
+        limits: AccountLimits | None = None,
     ) -> None:
         self.config = config
         self.faults = faults
         self.auth = auth
+        self.limits = limits if limits is not None else AccountLimits()
         self.usage = usage
         self.store = Store()
         self.files_dir = storage_dir / "files"
@@ -219,7 +223,8 @@ class RestApp:
         try:
             route, params = self._match(request.method.upper(), request.path)
             call = _Call(request, params)
-            self._authenticate(request)
+            call.account = self._authenticate(request)
+            self._check_rate(call.account)
             return await route.handler(call)
         except ApiFailure as failure:
             if call is None or not call.body_started:
@@ -240,12 +245,25 @@ class RestApp:
             log.exception("unhandled error on %s %s", request.method, request.path)
             return api_error_response(ApiFailure(500, "internal_error"), request.request_id)
 
-    def _authenticate(self, request: IncomingRequest) -> None:
+    def _authenticate(self, request: IncomingRequest) -> str:
+        """The request's account, or ``401 unauthenticated``."""
         result = self.auth.check_bearer(request.headers.get("authorization"))
         if not result.ok:
             request.journal.notes["auth_failure"] = result.reason
             raise ApiFailure(401, "unauthenticated")
         request.journal.auth = "bearer"
+        return result.account
+
+    def _check_rate(self, account: str) -> None:
+        """The account's requests per minute (when that limit is on)."""
+        wait = self.limits.rest_request(account)
+        if wait is not None:
+            raise ApiFailure(
+                429,
+                "limit_exceeded",
+                "Requests per minute limit has been exceeded for your project.",
+                headers=[("retry-after", retry_after_header(wait))],
+            )
 
     # Files ------------------------------------------------------------------------------------
     def _file(self, raw_id: str) -> StoredFile:
@@ -482,6 +500,7 @@ class RestApp:
             client_reference_id=req.client_reference_id,
             single_use=req.single_use,
             max_session_duration_seconds=req.max_session_duration_seconds,
+            account=call.account,
         )
         call.request.journal.notes["temporary_key_usage_type"] = req.usage_type
         return _json(201, {"api_key": temp.key, "expires_at": iso_z(temp.expires_at)})

@@ -31,6 +31,7 @@ import attrs
 from .config import EmulatorConfig
 from .faults import Fault, FaultPlan, FiredFault
 from .journal import Journal, JournalEntry
+from .limits import AccountLimits, LimitSettings
 
 if TYPE_CHECKING:
     import httpx
@@ -234,6 +235,16 @@ class Emulator:
         if self._faults is None:
             raise RuntimeError("start() the subprocess emulator before scripting faults")
         return self._faults
+
+    @property
+    def limits(self) -> AccountLimits:
+        """The account limits (``set(...)``, ``clear()``, ``snapshot()``; in subprocess mode a
+        proxy over ``/_emulator/limits``)."""
+        if self.mode == "subprocess":
+            if self._http is None:
+                raise RuntimeError("start() the subprocess emulator before setting limits")
+            return RemoteLimits(self._http)
+        return self.app.limits
 
     @property
     def journal(self) -> Journal:
@@ -505,6 +516,25 @@ class RemoteFaultPlan(FaultPlan):
 
     def take(self, family: str, method: str, path: str) -> list[FiredFault]:
         raise NotImplementedError("faults are taken inside the emulator process")
+
+
+class RemoteLimits(AccountLimits):
+    """The account limits of an emulator in another process, over ``/_emulator/limits``."""
+
+    def __init__(self, client: httpx.Client) -> None:
+        self._client = client
+        super().__init__()
+
+    def __repr__(self) -> str:
+        return f"RemoteLimits({self._client.base_url})"
+
+    def configure(self, settings: LimitSettings) -> None:
+        _raise_for_admin(self._client.put("/_emulator/limits", json=settings.to_json()))
+
+    def snapshot(self) -> dict[str, Any]:
+        response = self._client.get("/_emulator/limits")
+        _raise_for_admin(response)
+        return cast(dict[str, Any], response.json())
 
 
 class RemoteJournal(Journal):
