@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from realtime_support import Final, chunks_of, finals_while_sending
+from realtime_session_support import Final, chunks_of, finals_while_sending
 
 import soniox.data
 from soniox.client import SonioxClient

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from realtime_support import Final, chunks_of, finals_while_sending
+from realtime_session_support import Final, chunks_of, finals_while_sending
 
 import soniox.data
 from soniox.client import AsyncSonioxClient, SonioxClient

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from realtime_support import Final, chunks_of, finals_while_sending
+from realtime_session_support import Final, chunks_of, finals_while_sending
 
 import soniox.data
 from soniox.client import AsyncSonioxClient, SonioxClient
