@@ -9,6 +9,7 @@
     │   └── WebhookNotConfiguredError         a webhook check was required but no secret is set
     ├── DecodeError             (ValueError)  a body or frame is not JSON / not the expected shape
     ├── WebhookSignatureError                 a webhook lacks the configured auth header value
+    ├── SharedStateUnavailableError           Redis (shared limits) is down, policy fail_closed
     ├── SonioxRealtimeError                   anything a realtime session raises
     │   ├── SessionClosedError                audio or a control sent after finish/close/failure
     │   ├── RealtimeProtocolError             the server sent what the protocol does not allow
@@ -96,6 +97,7 @@ __all__ = [
     # tree
     "SonioxError",
     "ClientValidationError",
+    "SharedStateUnavailableError",
     "RequestValidationError",
     "WebhookNotConfiguredError",
     "SourceNotFoundError",
@@ -333,6 +335,11 @@ class SonioxError(Exception):
     def __repr__(self) -> str:
         fields = ", ".join(f"{k}={v!r}" for k, v in self._repr_fields() if v is not None)
         return f"{type(self).__name__}({fields})"
+
+
+class SharedStateUnavailableError(SonioxError):
+    """The shared state (Redis) did not answer within its timeout, and its policy is
+    ``fail_closed``: the call is refused rather than made past limits no one can check."""
 
 
 class ClientValidationError(SonioxError, ValueError):

@@ -1,0 +1,18 @@
+"""State shared by many processes: token buckets, leased semaphores and bounded counters, in
+this process (:class:`LocalState`) or on Redis (:class:`RedisState`, extra ``redis``: redis-py
+is imported only when a ``RedisState`` is made)."""
+
+from __future__ import annotations
+
+from .base import INFINITE, Grant, LocalState, SharedState, scope_of
+from .redis import FailurePolicy, RedisState
+
+__all__ = [
+    "INFINITE",
+    "FailurePolicy",
+    "Grant",
+    "LocalState",
+    "RedisState",
+    "SharedState",
+    "scope_of",
+]
