@@ -246,6 +246,16 @@ def _middleware(_i: object, attribute: attrs.Attribute[Any], value: tuple[str, .
         raise _fail(attribute, "a list without duplicates", list(value))
 
 
+def _shared_state(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if isinstance(value, str) and not value.startswith(("redis://", "rediss://", "unix://")):
+        raise _fail(attribute, "a redis:// URL, a SharedState object or None", "<url>")
+
+
+def _on_failure(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value not in ("fail_open", "fail_closed"):
+        raise _fail(attribute, "'fail_open' or 'fail_closed'", value)
+
+
 def _overflow(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if value not in _OVERFLOWS:
         raise _fail(attribute, "one of " + ", ".join(_OVERFLOWS), value)
@@ -476,6 +486,19 @@ class SonioxConfig:
     """An idle link is used within this long of opening (official: ``stt_idle_max_lifetime_sec``)."""
     realtime_idle_refresh_before_sec: float = attrs.field(default=60.0, validator=_positive_seconds)
     """…and replaced this long before that (official: ``stt_idle_refresh_before_sec``)."""
+
+    # Shared state (many processes, one key) -------------------------------------------------------
+    shared_state: object = attrs.field(default=None, validator=_shared_state, repr=False)
+    """Where limits shared by processes live: None (this process only), a ``redis://`` URL
+    (:class:`soniox.shared.RedisState`, extra ``redis``) or a :class:`soniox.shared.SharedState`
+    object. The client-wide and per-route rate limits then hold for every process on the key."""
+    shared_state_prefix: str = "soniox"
+    """The prefix of the shared state's keys (one per deployment sharing a Redis)."""
+    shared_state_timeout: float = attrs.field(default=0.05, validator=_positive_seconds)
+    """Seconds any shared-state call may take before it counts as failed."""
+    shared_state_on_failure: str = attrs.field(default="fail_open", validator=_on_failure)
+    """``fail_open`` (per-process limits while the shared state is away, warned once) or
+    ``fail_closed`` (calls refused with ``SharedStateUnavailableError``)."""
 
     # Webhooks ---------------------------------------------------------------------------------
     webhook_secret: str | None = attrs.field(default=None, validator=_secret_text, repr=_key_repr)

@@ -58,7 +58,13 @@ from soniox.middleware.registry import (
 from soniox.middleware.retry import Backoff, Retry, RetryPolicy
 from soniox.middleware.retry_after import RetryAfterPolicy
 from soniox.middleware.retry_budget import RetryBudget
-from soniox.middleware.state import LocalStateStore, StateStore, UpdateState, update_state
+from soniox.middleware.state import (
+    LocalStateStore,
+    StateStore,
+    UpdateState,
+    shared_state_for,
+    update_state,
+)
 from soniox.middleware.tracing import Tracing
 
 __all__ = [
@@ -151,7 +157,12 @@ def _headers(config: SonioxConfig) -> HeadersMiddleware:
 
 @register_middleware("retry")
 def _retry(config: SonioxConfig) -> Retry:
-    return Retry(retry_policy(config), budget=retry_budget(config))
+    budget = retry_budget(config)
+    shared = shared_state_for(config) if budget is not None else None
+    if shared is None:
+        return Retry(retry_policy(config), budget=budget)
+    state, scope = shared
+    return Retry(retry_policy(config), budget=budget, shared=state, scope=scope)
 
 
 @register_middleware("logging")
@@ -197,7 +208,11 @@ def retry_budget(config: SonioxConfig) -> RetryBudget | None:
 
 @register_middleware("rate_limit")
 def _rate_limit(config: SonioxConfig) -> RateLimit:
-    return RateLimit(rate_limit_policy(config))
+    shared = shared_state_for(config)
+    if shared is None:
+        return RateLimit(rate_limit_policy(config))
+    state, scope = shared
+    return RateLimit(rate_limit_policy(config), shared=state, scope=scope)
 
 
 @register_middleware("concurrency")

@@ -49,7 +49,8 @@ import attrs
 from soniox.errors import ClientValidationError, RateLimitWaitError, TransportError
 from soniox.middleware.engine import CallNext, Flow, get_clock
 from soniox.middleware.observe import wait
-from soniox.middleware.state import LocalStateStore, StateStore, update_state
+from soniox.middleware.state import LocalStateStore, StateStore, shared_take, update_state
+from soniox.shared import SharedState
 from soniox.transport.request import Request
 from soniox.transport.response import Response
 
@@ -448,6 +449,17 @@ class RateLimitPolicy:
             buckets[route.route] = route.bucket()
         return RateLimitState(buckets, AdaptiveState() if self.adaptive is not None else None)
 
+    def static_buckets(self, method: str, path: str) -> list[tuple[str, float, float]]:
+        """(name, rate, burst) of the fixed buckets an attempt pays: the client-wide one and
+        its route's (what a shared store keeps for every process)."""
+        found: list[tuple[str, float, float]] = []
+        if self.rate is not None:
+            found.append((CLIENT, self.rate, float(self.burst or default_burst(self.rate))))
+        if self.routes and (route := self.route_of(method, path)) is not None:
+            bucket = route.bucket()
+            found.append((f"route:{route.route}", bucket.rate, bucket.burst))
+        return found
+
     def route_of(self, method: str, path: str) -> RouteLimit | None:
         for route in self.routes:
             if route.matches(method, path):
@@ -564,18 +576,60 @@ class RateLimit:
         *,
         store: StateStore | None = None,
         key: str = "soniox.rate_limit",
+        shared: SharedState | None = None,
+        scope: str = "shared",
     ) -> None:
+        """``shared``: where the client-wide and per-route buckets live when many processes
+        share the key (:mod:`soniox.shared`; ``scope`` names the key's digest) — each attempt
+        then takes its turn fleet-wide; the adaptive rate stays this process's."""
         self.policy = policy or RateLimitPolicy()
         self.store: StateStore = store if store is not None else LocalStateStore()
         self.key = key
+        self.shared = shared
+        self.scope = scope
+        self._local = (
+            attrs.evolve(self.policy, rate=None, routes=()) if shared is not None else self.policy
+        )
 
     def send(self, request: Request, call_next: CallNext) -> Flow[Response]:
         if not self.policy.active:
             return call_next(request)
-        return self._limited(request, call_next)
+        if self.shared is None:
+            return self._limited(request, call_next)
+        return self._shared_then_local(request, call_next)
 
-    def _limited(self, request: Request, call_next: CallNext) -> Flow[Response]:
-        policy, store, key = self.policy, self.store, self.key
+    def _shared_then_local(self, request: Request, call_next: CallNext) -> Flow[Response]:
+        """The static buckets' turns fleet-wide (one shared take each), then the rest of the
+        limit (the adaptive rate) as in :meth:`_limited`."""
+        shared, policy = self.shared, self.policy
+        assert shared is not None
+        clock = yield from get_clock()
+        now = clock.now()
+        method, path, deadline = request.method, request.path, request.options.deadline
+        left = math.inf if deadline is None else max(0.0, deadline - now)
+        longest = 0.0
+        for name, rate, burst in policy.static_buckets(method, path):
+            grant = yield from shared_take(shared, self.scope, name, rate, burst, left)
+            if not grant.granted:
+                raise RateLimitWaitError(
+                    f"the shared rate limit ({name}) would hold {method} {path} for "
+                    f"{grant.wait_s:.3g}s, past the call's deadline ({left:.3g}s left): "
+                    "failing now instead of waiting",
+                    wait=grant.wait_s,
+                    limit=name,
+                    timeout=left,
+                )
+            longest = max(longest, grant.wait_s)
+        if longest > 0:
+            yield from wait(longest, "rate_limit")
+        if not self._local.active:
+            return (yield from call_next(request))
+        return (yield from self._limited(request, call_next, self._local))
+
+    def _limited(
+        self, request: Request, call_next: CallNext, chosen: RateLimitPolicy | None = None
+    ) -> Flow[Response]:
+        policy, store, key = chosen or self.policy, self.store, self.key
         initial = policy.initial_state
         clock = yield from get_clock()
         now = clock.now()

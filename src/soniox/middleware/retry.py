@@ -45,9 +45,13 @@ from soniox.middleware.engine import CallNext, Flow, get_clock, sleep
 from soniox.middleware.logging import log_retry
 from soniox.middleware.retry_after import FailFast, Honour, RetryAfterPolicy
 from soniox.middleware.retry_budget import BudgetState, RetryBudget
-from soniox.middleware.state import LocalStateStore, StateStore, update_state
+from soniox.middleware.state import LocalStateStore, StateStore, shared_adjust, update_state
+from soniox.shared import SharedState
 from soniox.transport.request import Request
 from soniox.transport.response import Response
+
+BUDGET = "retry_budget"
+"""The name of the retry budget's counter in a shared state."""
 
 __all__ = [
     "DEFAULT_RETRY_STATUSES",
@@ -246,7 +250,13 @@ class Retry:
         budget: RetryBudget | None = None,
         store: StateStore | None = None,
         key: str = "soniox.retry_budget",
+        shared: SharedState | None = None,
+        scope: str = "shared",
     ):
+        """``shared``: where the retry budget lives when many processes share the key
+        (:mod:`soniox.shared`): one quota for the whole fleet, ``scope`` the key's digest."""
+        self.shared = shared
+        self.scope = scope
         self.policy = policy or RetryPolicy()
         self._rng = rng or random.Random()
         self.budget = budget
@@ -271,6 +281,12 @@ class Retry:
             else:
                 if response.status < 400 or response.status not in statuses:
                     if budget is not None and response.status < 400:
+                        if self.shared is not None:
+                            amount = spent if retries else budget.success_refund
+                            yield from shared_adjust(
+                                self.shared, self.scope, BUDGET, amount, budget.capacity
+                            )
+                            return response
                         refund = _refunder(budget, spent) if retries else self._refund_one
                         assert refund is not None
                         store = self.store
@@ -293,10 +309,16 @@ class Retry:
             if isinstance(decision, RetryIn):
                 if budget is not None:
                     cost = budget.cost(outcome)
-                    left = yield from update_state(
-                        self.store, self.key, budget.new_state, _withdrawer(budget, cost)
-                    )
-                    if left is None:
+                    if self.shared is not None:
+                        paid = yield from shared_adjust(
+                            self.shared, self.scope, BUDGET, -cost, budget.capacity
+                        )
+                    else:
+                        left = yield from update_state(
+                            self.store, self.key, budget.new_state, _withdrawer(budget, cost)
+                        )
+                        paid = left is not None
+                    if not paid:
                         raise _budget_exhausted(outcome, budget, cost, clock.wall())
                     spent = cost
                 log_retry(attempt, decision.delay, decision.reason)
@@ -323,6 +345,8 @@ class Retry:
         budget = self.budget
         if budget is None:
             return None
+        if self.shared is not None:
+            return int(self.shared.level(self.scope, BUDGET, capacity=budget.capacity))
         return self.store.update(self.key, budget.new_state, budget.available)
 
     def __repr__(self) -> str:

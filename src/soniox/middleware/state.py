@@ -29,10 +29,31 @@ from typing import Any, Generic, Protocol, TypeVar, cast, runtime_checkable
 
 import attrs
 
+from soniox.config import SonioxConfig
+from soniox.errors import ClientValidationError
 from soniox.middleware.engine import Effect, Flow
+from soniox.shared import (
+    INFINITE,
+    FailurePolicy,
+    Grant,
+    LocalState,
+    RedisState,
+    SharedState,
+    scope_of,
+)
 from soniox.transport.base import Transport
 
-__all__ = ["StateStore", "LocalStateStore", "UpdateState", "update_state"]
+__all__ = [
+    "LocalStateStore",
+    "SharedAdjust",
+    "SharedTake",
+    "StateStore",
+    "UpdateState",
+    "shared_adjust",
+    "shared_state_for",
+    "shared_take",
+    "update_state",
+]
 
 S = TypeVar("S")
 R = TypeVar("R")
@@ -108,3 +129,104 @@ def update_state(
         return store.update(key, initial, change)
     result: R = yield UpdateState(store, key, initial, change)
     return result
+
+
+@attrs.frozen
+class SharedTake(Effect):
+    """A shared token bucket's take (:meth:`soniox.shared.SharedState.take`) as an effect: the
+    sync driver calls it, the async one awaits it, so a Redis round trip never blocks a loop."""
+
+    state: SharedState = attrs.field(eq=False)
+    scope: str
+    name: str
+    rate: float
+    burst: float
+    max_wait: float = INFINITE
+
+    def run(self, transport: Transport) -> Grant:
+        return self.state.take(
+            self.scope, self.name, rate=self.rate, burst=self.burst, max_wait=self.max_wait
+        )
+
+    async def arun(self, transport: Transport) -> Grant:
+        return await self.state.atake(
+            self.scope, self.name, rate=self.rate, burst=self.burst, max_wait=self.max_wait
+        )
+
+
+def shared_take(
+    state: SharedState, scope: str, name: str, rate: float, burst: float, max_wait: float
+) -> Flow[Grant]:
+    """``grant = yield from shared_take(...)``: in place for a :class:`LocalState`, an effect
+    for any other store."""
+    if type(state) is LocalState:
+        return state.take(scope, name, rate=rate, burst=burst, max_wait=max_wait)
+    grant: Grant = yield SharedTake(state, scope, name, rate, burst, max_wait)
+    return grant
+
+
+@attrs.frozen
+class SharedAdjust(Effect):
+    """A shared bounded counter's change (:meth:`soniox.shared.SharedState.adjust`) as an
+    effect (awaited under the async driver)."""
+
+    state: SharedState = attrs.field(eq=False)
+    scope: str
+    name: str
+    delta: float
+    capacity: float
+
+    def run(self, transport: Transport) -> bool:
+        return self.state.adjust(self.scope, self.name, self.delta, capacity=self.capacity)
+
+    async def arun(self, transport: Transport) -> bool:
+        return await self.state.aadjust(self.scope, self.name, self.delta, capacity=self.capacity)
+
+
+def shared_adjust(
+    state: SharedState, scope: str, name: str, delta: float, capacity: float
+) -> Flow[bool]:
+    """``ok = yield from shared_adjust(...)``: in place for a :class:`LocalState`, an effect
+    for any other store."""
+    if type(state) is LocalState:
+        return state.adjust(scope, name, delta, capacity=capacity)
+    ok: bool = yield SharedAdjust(state, scope, name, delta, capacity)
+    return ok
+
+
+_shared: dict[tuple[str, str, float, str], SharedState] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_state_for(config: SonioxConfig) -> tuple[SharedState, str] | None:
+    """The shared state a config names and the scope of its API key (None: not shared). A
+    URL gives one :class:`~soniox.shared.RedisState` per process and settings, reused by every
+    client made with it."""
+    target = config.shared_state
+    if target is None:
+        return None
+    key = config.api_key if isinstance(config.api_key, str) else ""
+    scope = scope_of(key) if key else "shared"
+    if isinstance(target, str):
+        settings = (
+            target,
+            config.shared_state_prefix,
+            config.shared_state_timeout,
+            config.shared_state_on_failure,
+        )
+        with _shared_lock:
+            found = _shared.get(settings)
+            if found is None:
+                found = _shared[settings] = RedisState(
+                    target,
+                    prefix=config.shared_state_prefix,
+                    timeout_s=config.shared_state_timeout,
+                    on_failure=cast("FailurePolicy", config.shared_state_on_failure),
+                )
+        return found, scope
+    if not isinstance(target, SharedState):
+        raise ClientValidationError(
+            "SonioxConfig.shared_state must be a redis:// URL, a SharedState object or None",
+            field="shared_state",
+        )
+    return target, scope

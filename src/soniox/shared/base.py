@@ -90,6 +90,10 @@ class SharedState(Protocol):
 
     async def aadjust(self, scope: str, name: str, delta: float, *, capacity: float) -> bool: ...
 
+    def level(self, scope: str, name: str, *, capacity: float) -> float:
+        """A bounded counter's value now (``capacity`` if it was never changed)."""
+        ...
+
 
 @attrs.define
 class _Bucket:
@@ -176,6 +180,10 @@ class LocalState:
 
     async def aadjust(self, scope: str, name: str, delta: float, *, capacity: float) -> bool:
         return self.adjust(scope, name, delta, capacity=capacity)
+
+    def level(self, scope: str, name: str, *, capacity: float) -> float:
+        with self._lock:
+            return self._counters.get((scope, name), capacity)
 
     def held(self, scope: str, name: str) -> int:
         """Leases held now (expired ones not counted)."""

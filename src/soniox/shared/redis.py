@@ -249,6 +249,15 @@ class RedisState:
             remote, lambda: self.local.adjust(scope, name, delta, capacity=capacity)
         )
 
+    def level(self, scope: str, name: str, *, capacity: float) -> float:
+        key = self.key(scope, "budget", name)
+
+        def remote() -> float:
+            value = self._redis.get(key)
+            return capacity if value is None else float(value)
+
+        return self._call(remote, lambda: self.local.level(scope, name, capacity=capacity))
+
     def ping(self) -> bool:
         """Whether Redis answers now (no fallback, no counting)."""
         try:
