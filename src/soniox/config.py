@@ -55,7 +55,15 @@ PRODUCTION_STACK: Final = (
     "logging",
 )
 """The default stack, outermost first (see :meth:`SonioxConfig.production` for why)."""
-REALTIME_CHAIN: Final = ("observe", "pacing", "buffer", "keepalive", "health", "reconnect")
+REALTIME_CHAIN: Final = (
+    "observe",
+    "pacing",
+    "buffer",
+    "keepalive",
+    "health",
+    "quota",
+    "reconnect",
+)
 """The default realtime chain, from the user's side to the socket (see
 :mod:`soniox.realtime.chain`)."""
 _OVERFLOWS: Final = ("block", "drop_oldest", "raise")
@@ -479,6 +487,13 @@ class SonioxConfig:
     realtime_temporary_keys: bool = False
     """``reconnect``: every connection (the first and each reconnection) gets a fresh
     temporary key minted with ``auth.create_temporary_api_key`` instead of the API key."""
+    realtime_max_streams: int | None = attrs.field(default=None, validator=_count_or_none)
+    """``quota``: at most this many realtime sessions at once for the key — fleet-wide with a
+    ``shared_state`` (Soniox allows 10), this process's without; None: the link is off."""
+    realtime_connects_per_minute: float | None = attrs.field(
+        default=None, validator=_seconds_or_none
+    )
+    """``quota``: realtime connections a minute for the key (Soniox allows 100); None: off."""
     realtime_pool_size: int = attrs.field(default=0, validator=_count_from_zero)
     """Idle realtime links the client keeps ready (official: ``stt_connection_pool_size``);
     ``connect()`` sessions take their first link from them. 0: none (connect on demand)."""

@@ -43,6 +43,7 @@ from .preconnect import (
     RealtimeSTTPreconnectPool,
     RealtimeSTTStream,
 )
+from .quota import Quota
 from .session import RealtimeSTTSession
 
 __all__ = [
@@ -65,6 +66,7 @@ __all__ = [
     "LinkHooks",
     "Observe",
     "Pacing",
+    "Quota",
     "RealtimeChain",
     "RealtimeLink",
     "Reconnect",

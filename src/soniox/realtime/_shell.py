@@ -142,6 +142,8 @@ class SessionShell:
         self._on_event = _overrides(hooks, "on_event")[::-1]
         self._on_notice = _overrides(hooks, "on_notice")[::-1]
         self._on_end = _overrides(hooks, "on_end")[::-1]
+        self._gates = _overrides(hooks, "agate" if self._flavour == "async" else "gate")
+        self._ticks = _overrides(hooks, "aon_tick" if self._flavour == "async" else "on_tick")
         self._hook_guard = Guard("a realtime link's hook")
         self._preopened: object = None
         """A pre-connected first link (:meth:`hand_over`), used once."""
@@ -333,6 +335,8 @@ class SessionShell:
             for value in (self._options.keepalive_interval_sec, self._options.receive_timeout_sec)
             if value is not None
         ]
+        if self._ticks:
+            ticks.append(1.0)  # links that renew something (a quota's lease)
         return max(0.02, min(ticks)) if ticks else None
 
     @staticmethod

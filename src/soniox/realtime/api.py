@@ -37,6 +37,7 @@ from .preconnect import (
     RealtimeSTTConnection,
     RealtimeSTTConnectionPool,
 )
+from .quota import Quota as Quota  # registers the "quota" link
 from .session import RealtimeSTTSession
 from .source import AudioSource
 

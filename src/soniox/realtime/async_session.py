@@ -226,6 +226,8 @@ class AsyncRealtimeSTTSession(SessionShell):
             if self._stop.is_set():
                 return  # closed meanwhile
         try:
+            for gate in self._gates:
+                await gate()
             ws = await self._take_preopened()
             if ws is None:
                 credential = self._credential()
@@ -293,6 +295,11 @@ class AsyncRealtimeSTTSession(SessionShell):
             if self._stop.is_set():
                 continue
             now = time.monotonic()
+            for renew in self._ticks:
+                try:
+                    await renew(now)
+                except Exception as error:  # a link's failure never stops the ticker
+                    self._hook_guard.failed(error)
             ws = self._ws
             if ws is not None and self._stall(now):
                 ws.transport.abort()  # the reader, and a send stuck on it, end now

@@ -85,6 +85,21 @@ class LinkHooks:
         """The session is over: finished (``error`` None), failed, or closed by the user;
         ``stats``: its counters (audio sent, paused, dropped, reconnects …)."""
 
+    def gate(self) -> None:
+        """Before each connection of a sync session (the first and every reconnection), on
+        the thread that opens it: may wait (a quota), or raise a
+        :class:`~soniox.errors.SonioxError` to count as a failed attempt."""
+
+    async def agate(self) -> None:
+        """:meth:`gate` for asyncio sessions."""
+
+    def on_tick(self, now: float) -> None:
+        """Every tick of a sync session's background ticker (about a second), with
+        ``time.monotonic()``: renew what must be renewed."""
+
+    async def aon_tick(self, now: float) -> None:
+        """:meth:`on_tick` for asyncio sessions."""
+
 
 class RealtimeLink:
     """Base of a chain link: a name, settings written into the session's options

@@ -44,6 +44,7 @@ from soniox.errors import (
     RealtimeProtocolError,
     SessionClosedError,
     SonioxError,
+    SonioxRealtimeError,
     error_from_realtime_frame,
 )
 from soniox.types import RealtimeControlType, RealtimeEvent
@@ -486,6 +487,10 @@ class SessionCore:
         if not ReconnectPolicy.curable(status):
             frame = {"error_code": status, "error_message": f"connection refused: {error}"}
             return self._fail(error_from_realtime_frame(frame))
+        if isinstance(error, SonioxRealtimeError) and not self._may_reconnect(
+            now, retry_after_s or 0.0
+        ):
+            return self._fail(error)  # already typed (a quota's wait ran out): as it is
         return self._reconnect(f"connecting failed: {error}", now, wait_s=retry_after_s)
 
     def must_wait(self, size: int) -> bool:

@@ -243,6 +243,8 @@ class RealtimeSTTSession(SessionShell):
         if action.delay_s > 0 and self._stop.wait(action.delay_s):
             return  # closed meanwhile
         try:
+            for gate in self._gates:
+                gate()
             ws = self._take_preopened() or connect(
                 self._url, legacy=True, **self._connect_kwargs(self._credential())
             )
@@ -307,6 +309,8 @@ class RealtimeSTTSession(SessionShell):
         interval = self._options.keepalive_interval_sec
         while not self._stop.wait(tick):
             now = time.monotonic()
+            for renew in self._ticks:
+                self._hook_guard.call(renew, now)
             with self._cond:
                 ws = self._ws
                 stalled = ws is not None and self._stall(now)
