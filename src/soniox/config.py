@@ -507,6 +507,13 @@ class SonioxConfig:
     """Where limits shared by processes live: None (this process only), a ``redis://`` URL
     (:class:`soniox.shared.RedisState`, extra ``redis``) or a :class:`soniox.shared.SharedState`
     object. The client-wide and per-route rate limits then hold for every process on the key."""
+    pending_transcriptions_limit: int | None = attrs.field(default=None, validator=_count_or_none)
+    """At most this many of the key's transcriptions waiting to start (Soniox allows 100): each
+    ``transcribe`` / ``transcribe_many`` item leases a slot before its create and gives it back
+    once the job has started (or failed) — fleet-wide with ``shared_state``. None: unchecked."""
+    pending_lease_ttl: float = attrs.field(default=900.0, validator=_positive_seconds)
+    """How long a pending slot lasts unless renewed (every poll renews it): the slot of a job
+    no one waits for, or of a worker that died, comes back after this."""
     shared_state_prefix: str = "soniox"
     """The prefix of the shared state's keys (one per deployment sharing a Redis)."""
     shared_state_timeout: float = attrs.field(default=0.05, validator=_positive_seconds)

@@ -45,11 +45,13 @@ from soniox.types import File, Transcription, TranscriptionStatus, Transcription
 from .effects import shielded
 from .files import delete_file_flow, find_files_flow, upload_flow
 from .payload import build_payload, check_one_source
+from .pending import pending_quota_for
 from .polling import PollingPolicy
 from .protocol import ApiClient
 from .reconcile import persist_flow
 from .transcriptions import (
     StatusCallback,
+    call_deadline,
     create_flow,
     delete_flow,
     failed_transcript_flow,
@@ -280,6 +282,8 @@ def transcribe_flow(
         wait = True
     state = _Progress(reference, client_reference_id is None)
     transcript: TranscriptionTranscript | None = None
+    quota = pending_quota_for(client.config)
+    leased = False
     try:
         if file is not None:
             clock = yield from get_clock()
@@ -293,6 +297,9 @@ def transcribe_flow(
             )
             payload = attrs.evolve(payload, file_id=state.uploaded.id)
         clock = yield from get_clock()
+        if quota is not None:  # a slot among the key's pending transcriptions, first
+            yield from quota.acquire(reference, call_deadline(client))
+            leased = True
         state.create_started = clock.wall()
         state.job = yield from create_flow(client, payload)
         if wait:
@@ -304,6 +311,7 @@ def transcribe_flow(
                 initial=state.job,
                 on_status=on_status,
                 raise_on_error=raise_on_error and not fetch_transcript,
+                after_poll=None if quota is None else quota.keeper(reference),
             )
         if fetch_transcript:
             if state.job.status == TranscriptionStatus.ERROR:
@@ -313,6 +321,8 @@ def transcribe_flow(
     except GeneratorExit:
         raise  # closed without being driven: no I/O is possible here
     except BaseException as error:
+        if leased and quota is not None:
+            yield from shielded(quota.release(reference))
         yield from _after_failure(client, state, delete_after, error)
         raise
     job = state.job

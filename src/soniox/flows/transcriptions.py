@@ -381,7 +381,7 @@ class _Sightings:
         return self.last_processing - bracket[1], finished_seen - bracket[0]
 
 
-def _call_deadline(client: ApiClient) -> float | None:
+def call_deadline(client: ApiClient) -> float | None:
     """The absolute deadline a call made now would get from the client's options."""
     return client.build_request("GET", "/transcriptions").options.deadline
 
@@ -439,6 +439,7 @@ def wait_flow(
     on_status: StatusCallback | None = None,
     rates: ProcessingRates | None = None,
     rng: random.Random | None = None,
+    after_poll: Callable[[Transcription], Flow[None]] | None = None,
 ) -> Flow[Transcription]:
     """Poll ``GET /transcriptions/{id}`` until the job is ``completed`` or ``error``.
 
@@ -446,7 +447,8 @@ def wait_flow(
     ``policy``: when to poll (default: the config's ``poll_*`` knobs,
     :meth:`~soniox.flows.polling.PollingPolicy.from_config`);
     ``initial``: the job as just returned by create (saves the first poll); ``on_status``:
-    called after every poll. A job ending in ``error`` raises TranscriptionFailedError unless
+    called after every poll (``after_poll``: a flow run after every poll — a pending slot's
+    renewal). A job ending in ``error`` raises TranscriptionFailedError unless
     ``raise_on_error`` is False.
     """
     _path(transcription_id)
@@ -464,7 +466,7 @@ def wait_flow(
     key = str(client.config.base_url)  # the clients resolve it (with_environment)
     clock = yield from get_clock()
     started = clock.now()
-    deadline = started + timeout if timeout is not None else _call_deadline(client)
+    deadline = started + timeout if timeout is not None else call_deadline(client)
     sightings = _Sightings()
     job = initial
     last = initial
@@ -492,6 +494,8 @@ def wait_flow(
         sightings.saw(job, now, clock.wall())
         if on_status is not None:
             on_status(job)
+        if after_poll is not None:
+            yield from after_poll(job)
         if job.status == TranscriptionStatus.COMPLETED:
             took = sightings.processing_took(now)
             if policy.use_duration_hint and took is not None and job.audio_duration_ms:

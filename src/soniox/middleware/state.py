@@ -46,10 +46,13 @@ from soniox.transport.base import Transport
 __all__ = [
     "LocalStateStore",
     "SharedAdjust",
+    "SharedLease",
     "SharedTake",
     "StateStore",
     "UpdateState",
     "shared_adjust",
+    "shared_lease",
+    "shared_release",
     "shared_state_for",
     "shared_take",
     "update_state",
@@ -192,6 +195,55 @@ def shared_adjust(
         return state.adjust(scope, name, delta, capacity=capacity)
     ok: bool = yield SharedAdjust(state, scope, name, delta, capacity)
     return ok
+
+
+@attrs.frozen
+class SharedLease(Effect):
+    """A shared semaphore's lease (:meth:`soniox.shared.SharedState.lease`) as an effect;
+    ``release=True``: give it back instead."""
+
+    state: SharedState = attrs.field(eq=False)
+    scope: str
+    name: str
+    holder: str
+    limit: int = 1
+    ttl_s: float = 1.0
+    release: bool = False
+
+    def run(self, transport: Transport) -> Grant | None:
+        if self.release:
+            self.state.release(self.scope, self.name, self.holder)
+            return None
+        return self.state.lease(
+            self.scope, self.name, self.holder, limit=self.limit, ttl_s=self.ttl_s
+        )
+
+    async def arun(self, transport: Transport) -> Grant | None:
+        if self.release:
+            await self.state.arelease(self.scope, self.name, self.holder)
+            return None
+        return await self.state.alease(
+            self.scope, self.name, self.holder, limit=self.limit, ttl_s=self.ttl_s
+        )
+
+
+def shared_lease(
+    state: SharedState, scope: str, name: str, holder: str, limit: int, ttl_s: float
+) -> Flow[Grant]:
+    """``grant = yield from shared_lease(...)`` (in place for a :class:`LocalState`)."""
+    if type(state) is LocalState:
+        return state.lease(scope, name, holder, limit=limit, ttl_s=ttl_s)
+    grant = yield SharedLease(state, scope, name, holder, limit, ttl_s)
+    assert isinstance(grant, Grant)
+    return grant
+
+
+def shared_release(state: SharedState, scope: str, name: str, holder: str) -> Flow[None]:
+    """``yield from shared_release(...)``: give a lease back."""
+    if type(state) is LocalState:
+        state.release(scope, name, holder)
+        return
+    yield SharedLease(state, scope, name, holder, release=True)
 
 
 _shared: dict[tuple[str, str, float, str], SharedState] = {}

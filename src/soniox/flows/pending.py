@@ -1,0 +1,90 @@
+"""The account's pending-transcription limit, kept by every process on the key.
+
+Soniox refuses a create past 100 transcriptions waiting to start (``429 limit_exceeded``,
+soniox-api.md §3.5). With ``SonioxConfig.pending_transcriptions_limit`` set, a transcription
+(``transcribe``, each ``transcribe_many`` item) first leases one of that many slots — in the
+client's shared state (Redis with ``shared_state``; this process's otherwise) — waiting its turn
+within the call's deadline; the lease is renewed at every poll while the job waits to start, and
+given back once it has started, failed, or its creation failed. A job nobody waits for (``wait``
+False) keeps its slot until ``pending_lease_ttl`` passes, as does a worker that died.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import attrs
+
+from soniox.config import SonioxConfig
+from soniox.errors import RateLimitWaitError
+from soniox.middleware import Flow, get_clock, sleep
+from soniox.middleware.state import shared_lease, shared_release, shared_state_for
+from soniox.shared import LocalState, SharedState
+from soniox.types import Transcription, TranscriptionStatus
+
+__all__ = ["PENDING", "PendingQuota", "pending_quota_for"]
+
+PENDING = "pending_transcriptions"
+_process_state = LocalState()
+
+
+@attrs.frozen
+class PendingQuota:
+    """Where the slots live, for whom, how many, for how long."""
+
+    state: SharedState = attrs.field(eq=False)
+    scope: str
+    limit: int
+    ttl_s: float
+
+    def acquire(self, holder: str, deadline: float | None) -> Flow[None]:
+        """Lease a slot for ``holder``, waiting for one (not past ``deadline``)."""
+        clock = yield from get_clock()
+        while True:
+            grant = yield from shared_lease(
+                self.state, self.scope, PENDING, holder, self.limit, self.ttl_s
+            )
+            if grant.granted:
+                return
+            pause = min(grant.wait_s, 1.0)
+            if deadline is not None and clock.now() + pause >= deadline:
+                raise RateLimitWaitError(
+                    f"all {self.limit} pending-transcription slots of the key are taken, past "
+                    "the call's deadline: failing now instead of waiting",
+                    wait=grant.wait_s,
+                    limit=PENDING,
+                    timeout=max(0.0, deadline - clock.now()),
+                )
+            yield from sleep(max(pause, 0.05))
+
+    def release(self, holder: str) -> Flow[None]:
+        yield from shared_release(self.state, self.scope, PENDING, holder)
+
+    def keeper(self, holder: str) -> Callable[[Transcription], Flow[None]]:
+        """What a wait does after each poll: renew the slot while the job is queued, give it
+        back once it is not (once)."""
+        released = False
+
+        def keep(job: Transcription) -> Flow[None]:
+            nonlocal released
+            if released:
+                return
+            if job.status == TranscriptionStatus.QUEUED:
+                yield from shared_lease(
+                    self.state, self.scope, PENDING, holder, self.limit, self.ttl_s
+                )
+                return
+            released = True
+            yield from self.release(holder)
+
+        return keep
+
+
+def pending_quota_for(config: SonioxConfig) -> PendingQuota | None:
+    """The pending-transcription quota a config asks for (None: unchecked)."""
+    limit = config.pending_transcriptions_limit
+    if limit is None:
+        return None
+    found = shared_state_for(config)
+    state, scope = found if found is not None else (_process_state, "local")
+    return PendingQuota(state, scope, limit, config.pending_lease_ttl)

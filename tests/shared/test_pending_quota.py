@@ -1,0 +1,104 @@
+"""The pending-transcription quota: transcriptions of one key lease a slot before their create
+and give it back once the job has started — so a batch wider than the account's pending limit,
+in one client or in several sharing Redis, never meets the server's 429."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+import soniox.data
+from redis_support import RedisServer
+from soniox.client import SonioxClient
+from soniox.config import SonioxConfig
+from soniox.emulator import Emulator
+from soniox.errors import RateLimitWaitError
+from soniox.flows.pending import PENDING, pending_quota_for
+from soniox.shared import scope_of
+
+AUDIO = (Path(soniox.data.__file__).parent / "sample-en.wav").read_bytes()
+SLOW_START = {"queue_delay_s": 0.4, "processing_speed": 1000.0, "min_processing_s": 0.01}
+"""Jobs wait 0.4 s before they start: long enough for a wide batch to fill the pending slots."""
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[RedisServer]:
+    with RedisServer() as running:
+        yield running
+
+
+def client_for(emu: Emulator, limit: int | None, shared: str | None = None) -> SonioxClient:
+    return SonioxClient(
+        config=SonioxConfig.testing(
+            api_key=emu.api_key,
+            base_url=emu.rest_base_url,
+            max_retries=0,  # a 429 surfaces: the test counts them
+            pending_transcriptions_limit=limit,
+            shared_state=shared,
+        )
+    )
+
+
+def refused_creates(emu: Emulator) -> int:
+    return sum(
+        1
+        for entry in emu.journal.entries(path="/v1/transcriptions", method="POST")
+        if entry.status == 429
+    )
+
+
+def test_a_batch_wider_than_the_pending_limit_meets_no_429() -> None:
+    """8 items at once, the emulator allowing 3 pending: with pending_transcriptions_limit=3
+    all succeed and no create is refused; without it, creates are refused."""
+    with Emulator(max_pending_transcriptions=3, **SLOW_START) as emu:
+        results = client_for(emu, 3).stt.transcribe_many([AUDIO] * 8, concurrency=8)
+        assert [r.error for r in results] == [None] * 8
+        assert refused_creates(emu) == 0
+    with Emulator(max_pending_transcriptions=3, **SLOW_START) as emu:
+        results = client_for(emu, None).stt.transcribe_many([AUDIO] * 8, concurrency=8)
+        assert refused_creates(emu) > 0
+        assert any(r.error is not None for r in results)
+
+
+def test_two_clients_share_the_pending_slots_through_redis(server: RedisServer) -> None:
+    """Two clients (threads here, processes alike) with 4 items each on a limit of 3 shared
+    through Redis: every item done, no 429, and no slot left held."""
+    redis.Redis.from_url(server.url).flushall()
+    with Emulator(max_pending_transcriptions=3, **SLOW_START) as emu:
+        clients = [client_for(emu, 3, server.url) for _ in range(2)]
+        outcomes: list[list[object]] = []
+
+        def batch(client: SonioxClient) -> None:
+            results = client.stt.transcribe_many([AUDIO] * 4, concurrency=4)
+            outcomes.append([r.error for r in results])
+
+        threads = [threading.Thread(target=batch, args=(c,)) for c in clients]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert outcomes == [[None] * 4, [None] * 4]
+        assert refused_creates(emu) == 0
+        quota = pending_quota_for(clients[0].config)
+        assert quota is not None
+        assert quota.scope == scope_of(emu.api_key)
+        held = redis.Redis.from_url(server.url).zcard(f"soniox:{quota.scope}:lease:{PENDING}")
+        assert held == 0
+
+
+def test_waiting_for_a_slot_respects_the_calls_deadline() -> None:
+    """Every slot held elsewhere and a 0.3 s deadline: RateLimitWaitError, nothing created."""
+    with Emulator(**SLOW_START) as emu:
+        client = client_for(emu, 1)
+        quota = pending_quota_for(client.config)
+        assert quota is not None
+        assert quota.state.lease(quota.scope, PENDING, "elsewhere", limit=1, ttl_s=30).granted
+        with pytest.raises(RateLimitWaitError, match="pending-transcription"):
+            client.with_options(deadline=0.3).stt.transcribe(file=AUDIO, wait=True)
+        assert refused_creates(emu) == 0
+        assert not emu.journal.entries(path="/v1/transcriptions", method="POST")
+        quota.state.release(quota.scope, PENDING, "elsewhere")
