@@ -101,3 +101,24 @@ def test_a_session_that_waits_too_long_for_a_slot_fails_typed() -> None:
         result = client.realtime.stt.transcribe(AUDIO, config=CONFIG, pace=None, chain=chain)
         assert result.tokens
         assert state.held("shared", "realtime_streams") == 0  # released at the end
+
+
+def test_the_wait_for_a_slot_shows_in_the_sessions_stats_and_the_metrics() -> None:
+    """A slot held elsewhere for 0.3 s: the session waits for it, and says so —
+    session.stats['quota_wait_s'] and client.metrics.snapshot().realtime.quota_wait_s."""
+    state = LocalState()
+    quota = Quota(max_streams=1, connects_per_minute=None, max_wait_s=5, state=state)
+    with Emulator() as emu:
+        client = client_for(emu, None, None)
+        chain = client.realtime.stt.chain.insert_before("reconnect", quota)
+        assert state.lease("shared", "realtime_streams", "someone", limit=1, ttl_s=30).granted
+        timer = threading.Timer(0.3, state.release, ("shared", "realtime_streams", "someone"))
+        timer.start()
+        session = client.realtime.stt.connect(config=CONFIG, chain=chain)
+        with session:
+            session.send_bytes(AUDIO[:38400], finish=False)
+            session.finish()
+            list(session.receive_events())
+        timer.join()
+        assert session.stats["quota_wait_s"] >= 0.25
+        assert client.metrics.snapshot().realtime.quota_wait_s >= 0.25

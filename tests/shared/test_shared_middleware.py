@@ -142,3 +142,41 @@ def test_two_clients_draw_on_one_shared_retry_budget(server: RedisServer) -> Non
         assert second_retry.budget_left() == 0
         first.close()
         second.close()
+
+
+def test_a_throttle_one_client_sees_cuts_the_others_rate(server: RedisServer) -> None:
+    """Adaptive rate on, limits shared: one client gets a 429 — its rate is cut — and the
+    other, which never saw one, cuts its own rate at its next call; without sharing it does not."""
+    redis.Redis.from_url(server.url).flushall()
+    with Emulator() as emu:
+
+        def client(shared: str | None) -> SonioxClient:
+            return SonioxClient(
+                config=SonioxConfig.testing(
+                    api_key=emu.api_key,
+                    base_url=emu.rest_base_url,
+                    middleware=("headers", "retry", "rate_limit"),
+                    rate_limit_per_second=1000.0,
+                    rate_limit_adaptive=True,
+                    shared_state=shared,
+                )
+            )
+
+        def limiter(c: SonioxClient) -> RateLimit:
+            found = c.stack.get("rate_limit")
+            assert isinstance(found, RateLimit)
+            return found
+
+        for shared, expect_cut in ((server.url, True), (None, False)):
+            first, second = client(shared), client(shared)
+            second.models.list()  # looks at the fleet's throttles once: none
+            time.sleep(0.15)
+            emu.faults.fail("/v1/models", status=429, retry_after=0, times=1)
+            first.models.list()  # a 429 (retried): this client's rate is cut
+            assert limiter(first).snapshot().adaptive_rate is not None
+            assert limiter(second).snapshot().adaptive_rate is None
+            time.sleep(0.15)
+            second.models.list()
+            assert (limiter(second).snapshot().adaptive_rate is not None) is expect_cut
+            first.close()
+            second.close()

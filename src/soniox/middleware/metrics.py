@@ -160,6 +160,8 @@ class RealtimeSessionRecord:
     reconnects: int
     final_tokens: int
     server_address: str
+    quota_wait_s: float = 0.0
+    """Seconds the session waited for the key's realtime quota (a stream slot, a turn)."""
 
 
 @runtime_checkable
@@ -534,6 +536,8 @@ class RealtimeMetrics:
     dropped_bytes: int = 0
     peak_buffer_bytes: int = 0
     final_tokens: int = 0
+    quota_wait_s: float = 0.0
+    """Seconds sessions waited for the key's realtime quota, in all."""
     outcomes: Mapping[str, int] = attrs.field(factory=dict[str, int], hash=False)
     first_token: Latency = Latency()
     finalization: Latency = Latency()
@@ -546,6 +550,7 @@ class _RealtimeTally:
     def __init__(self, window: int) -> None:
         self.counts: Counter[str] = Counter()
         self.outcomes: Counter[str] = Counter()
+        self.quota_wait_s = 0.0
         self.peak = 0
         self.first_token: deque[float] = deque(maxlen=window)
         self.finalization: deque[float] = deque(maxlen=window)
@@ -565,6 +570,7 @@ class _RealtimeTally:
         ):
             counts[name] += getattr(record, name)
         self.outcomes[record.outcome] += 1
+        self.quota_wait_s += record.quota_wait_s
         self.peak = max(self.peak, record.peak_buffer_bytes)
         for samples, value in (
             (self.first_token, record.first_token_s),
@@ -586,6 +592,7 @@ class _RealtimeTally:
             dropped_bytes=c["dropped_bytes"],
             peak_buffer_bytes=self.peak,
             final_tokens=c["final_tokens"],
+            quota_wait_s=self.quota_wait_s,
             outcomes=dict(self.outcomes),
             first_token=Latency.of(self.first_token),
             finalization=Latency.of(self.finalization),

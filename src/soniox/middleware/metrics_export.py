@@ -210,7 +210,7 @@ class _PrometheusFamilies:
         self.realtime_latency = Histogram(
             "soniox_client_realtime_latency_seconds",
             "Realtime latencies: connect, first token (after the first audio), "
-            "finalization (after the last audio).",
+            "finalization (after the last audio), quota wait (for a stream slot or a turn).",
             ["kind"],
             buckets=buckets,
             registry=registry,
@@ -536,6 +536,7 @@ def _realtime_latencies(record: RealtimeSessionRecord) -> list[tuple[str, float]
         ("connect", record.connect_s),
         ("first_token", record.first_token_s),
         ("finalization", record.finalization_s),
+        ("quota_wait", record.quota_wait_s or None),
     )
     return [(kind, seconds) for kind, seconds in kinds if seconds is not None]
 

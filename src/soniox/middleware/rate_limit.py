@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -49,7 +50,13 @@ import attrs
 from soniox.errors import ClientValidationError, RateLimitWaitError, TransportError
 from soniox.middleware.engine import CallNext, Flow, get_clock
 from soniox.middleware.observe import wait
-from soniox.middleware.state import LocalStateStore, StateStore, shared_take, update_state
+from soniox.middleware.state import (
+    LocalStateStore,
+    StateStore,
+    shared_signal,
+    shared_take,
+    update_state,
+)
 from soniox.shared import SharedState
 from soniox.transport.request import Request
 from soniox.transport.response import Response
@@ -73,6 +80,10 @@ __all__ = [
     "default_burst",
 ]
 
+FLEET_LOOK_S: Final = 0.1
+"""How often a client sharing its limits looks for throttles the rest of the fleet saw."""
+THROTTLES: Final = "throttles"
+"""The shared event counter of throttling answers (429, or an error with Retry-After)."""
 CLIENT: Final = "client"
 """The name of the client-wide bucket (in reservations and errors)."""
 ADAPTIVE: Final = "adaptive"
@@ -581,7 +592,8 @@ class RateLimit:
     ) -> None:
         """``shared``: where the client-wide and per-route buckets live when many processes
         share the key (:mod:`soniox.shared`; ``scope`` names the key's digest) — each attempt
-        then takes its turn fleet-wide; the adaptive rate stays this process's."""
+        then takes its turn fleet-wide — and where throttles are announced: a 429 one worker
+        sees cuts every worker's adaptive rate (each keeps its own CUBIC curve)."""
         self.policy = policy or RateLimitPolicy()
         self.store: StateStore = store if store is not None else LocalStateStore()
         self.key = key
@@ -590,6 +602,10 @@ class RateLimit:
         self._local = (
             attrs.evolve(self.policy, rate=None, routes=()) if shared is not None else self.policy
         )
+        self._seen: int | None = None
+        """The fleet's throttle count this client has reacted to (None: not looked yet)."""
+        self._looked_at = -math.inf
+        self._lock = threading.Lock()
 
     def send(self, request: Request, call_next: CallNext) -> Flow[Response]:
         if not self.policy.active:
@@ -622,9 +638,33 @@ class RateLimit:
             longest = max(longest, grant.wait_s)
         if longest > 0:
             yield from wait(longest, "rate_limit")
-        if not self._local.active:
+        local = self._local
+        if not local.active:
             return (yield from call_next(request))
-        return (yield from self._limited(request, call_next, self._local))
+        if local.adaptive is None:
+            return (yield from self._limited(request, call_next, local))
+        yield from self._follow_fleet(shared, clock.now())
+        response = yield from self._limited(request, call_next, local)
+        if local.is_throttle(response):  # tell the fleet: every worker cuts its rate
+            count = yield from shared_signal(shared, self.scope, THROTTLES, raise_it=True)
+            with self._lock:
+                self._seen = max(self._seen or 0, count)
+        return response
+
+    def _follow_fleet(self, shared: SharedState, now: float) -> Flow[None]:
+        """At most every :data:`FLEET_LOOK_S`: a throttle another worker saw since the last
+        look cuts this client's adaptive rate too (as if it had been answered here)."""
+        with self._lock:
+            if now - self._looked_at < FLEET_LOOK_S:
+                return
+            self._looked_at = now
+        count = yield from shared_signal(shared, self.scope, THROTTLES, raise_it=False)
+        with self._lock:
+            seen, self._seen = self._seen, max(self._seen or 0, count)
+        if seen is None or count <= seen:
+            return  # the first look only learns where the count stands
+        store, key, policy = self.store, self.key, self._local
+        yield from update_state(store, key, policy.initial_state, _observer(policy, now, True, now))
 
     def _limited(
         self, request: Request, call_next: CallNext, chosen: RateLimitPolicy | None = None
@@ -677,7 +717,8 @@ class RateLimit:
 
     def snapshot(self) -> RateLimitSnapshot:
         """The adaptive rate and measured send rate now (see :class:`RateLimitSnapshot`)."""
-        return self.store.update(self.key, self.policy.initial_state, self.policy.snapshot)
+        local = self._local  # with a shared state, the buckets kept here
+        return self.store.update(self.key, local.initial_state, local.snapshot)
 
     def __repr__(self) -> str:
         return f"RateLimit({self.policy.describe()})"

@@ -47,12 +47,14 @@ __all__ = [
     "LocalStateStore",
     "SharedAdjust",
     "SharedLease",
+    "SharedSignal",
     "SharedTake",
     "StateStore",
     "UpdateState",
     "shared_adjust",
     "shared_lease",
     "shared_release",
+    "shared_signal",
     "shared_state_for",
     "shared_take",
     "update_state",
@@ -244,6 +246,34 @@ def shared_release(state: SharedState, scope: str, name: str, holder: str) -> Fl
         state.release(scope, name, holder)
         return
     yield SharedLease(state, scope, name, holder, release=True)
+
+
+@attrs.frozen
+class SharedSignal(Effect):
+    """An event counter raised (``raise_it``) or read, as an effect."""
+
+    state: SharedState = attrs.field(eq=False)
+    scope: str
+    name: str
+    raise_it: bool
+
+    def run(self, transport: Transport) -> int:
+        if self.raise_it:
+            return self.state.signal(self.scope, self.name)
+        return self.state.signals(self.scope, self.name)
+
+    async def arun(self, transport: Transport) -> int:
+        if self.raise_it:
+            return await self.state.asignal(self.scope, self.name)
+        return await self.state.asignals(self.scope, self.name)
+
+
+def shared_signal(state: SharedState, scope: str, name: str, *, raise_it: bool) -> Flow[int]:
+    """``count = yield from shared_signal(...)`` (in place for a :class:`LocalState`)."""
+    if type(state) is LocalState:
+        return state.signal(scope, name) if raise_it else state.signals(scope, name)
+    count: int = yield SharedSignal(state, scope, name, raise_it)
+    return count
 
 
 _shared: dict[tuple[str, str, float, str], SharedState] = {}

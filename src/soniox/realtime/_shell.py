@@ -144,6 +144,7 @@ class SessionShell:
         self._on_end = _overrides(hooks, "on_end")[::-1]
         self._gates = _overrides(hooks, "agate" if self._flavour == "async" else "gate")
         self._ticks = _overrides(hooks, "aon_tick" if self._flavour == "async" else "on_tick")
+        self._link_stats = _overrides(hooks, "stats")
         self._hook_guard = Guard("a realtime link's hook")
         self._preopened: object = None
         """A pre-connected first link (:meth:`hand_over`), used once."""
@@ -217,7 +218,7 @@ class SessionShell:
             "peak_pending_bytes": core.peak_pending_bytes,
             "reconnects": core.reconnects,
             "connections": core.connection,
-        }
+        } | {key: value for counters in self._link_stats for key, value in counters().items()}
 
     @property
     def reconnects(self) -> int:

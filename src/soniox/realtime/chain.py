@@ -85,6 +85,10 @@ class LinkHooks:
         """The session is over: finished (``error`` None), failed, or closed by the user;
         ``stats``: its counters (audio sent, paused, dropped, reconnects …)."""
 
+    def stats(self) -> dict[str, Any]:
+        """Counters of this link to add to ``session.stats`` (and the session's record)."""
+        return {}
+
     def gate(self) -> None:
         """Before each connection of a sync session (the first and every reconnection), on
         the thread that opens it: may wait (a quota), or raise a

@@ -181,6 +181,7 @@ class SessionObserver(LinkHooks):
             reconnects=stats["reconnects"],
             final_tokens=self._final_tokens,
             server_address=self._address,
+            quota_wait_s=float(stats.get("quota_wait_s", 0.0)),
         )
         if self._metrics is not None:
             self._metrics.record_realtime(record)

@@ -14,7 +14,8 @@ each must ask the others. The ``quota`` link does, through the client's shared s
 
 Waiting is bounded: past ``max_wait_s`` the attempt fails with a typed
 :class:`~soniox.errors.RealtimeRateLimitError` (a 429 the reconnection policy may retry). What
-was waited shows in ``session.stats`` (``quota_wait_s``) and the log.
+was waited shows in ``session.stats`` (``quota_wait_s``), the session's metrics record and the
+log.
 """
 
 from __future__ import annotations
@@ -88,6 +89,9 @@ class QuotaHooks(LinkHooks):
 
     def __repr__(self) -> str:
         return f"QuotaHooks(held={self.held}, waited {self.waited_s:.3f}s)"
+
+    def stats(self) -> dict[str, Any]:
+        return {"quota_wait_s": self.waited_s}
 
     # --- sync sessions ------------------------------------------------------------------------
     def gate(self) -> None:

@@ -13,6 +13,8 @@ Three operations, each atomic wherever the state lives:
   lease ends.
 * :meth:`SharedState.adjust` — a bounded counter (a retry budget): add ``delta`` if the result
   stays within ``[0, capacity]`` (a withdrawal that would go below 0 is refused).
+* :meth:`SharedState.signal` / :meth:`SharedState.signals` — an event counter: a throttle one
+  process saw, which the others notice and react to.
 
 Names are scoped: ``scope`` is the account's digest (:func:`scope_of`), never the API key.
 :class:`LocalState` keeps all of it in this process (what a single process needs, and the
@@ -94,6 +96,18 @@ class SharedState(Protocol):
         """A bounded counter's value now (``capacity`` if it was never changed)."""
         ...
 
+    def signal(self, scope: str, name: str) -> int:
+        """Raise an event counter (a throttle seen): its new value."""
+        ...
+
+    async def asignal(self, scope: str, name: str) -> int: ...
+
+    def signals(self, scope: str, name: str) -> int:
+        """An event counter's value (0 if never raised)."""
+        ...
+
+    async def asignals(self, scope: str, name: str) -> int: ...
+
 
 @attrs.define
 class _Bucket:
@@ -110,6 +124,7 @@ class LocalState:
         self._buckets: dict[tuple[str, str], _Bucket] = {}
         self._leases: dict[tuple[str, str], dict[str, float]] = {}
         self._counters: dict[tuple[str, str], float] = {}
+        self._events: dict[tuple[str, str], int] = {}
 
     def __repr__(self) -> str:
         return (
@@ -184,6 +199,21 @@ class LocalState:
     def level(self, scope: str, name: str, *, capacity: float) -> float:
         with self._lock:
             return self._counters.get((scope, name), capacity)
+
+    def signal(self, scope: str, name: str) -> int:
+        with self._lock:
+            value = self._events[(scope, name)] = self._events.get((scope, name), 0) + 1
+            return value
+
+    async def asignal(self, scope: str, name: str) -> int:
+        return self.signal(scope, name)
+
+    def signals(self, scope: str, name: str) -> int:
+        with self._lock:
+            return self._events.get((scope, name), 0)
+
+    async def asignals(self, scope: str, name: str) -> int:
+        return self.signals(scope, name)
 
     def held(self, scope: str, name: str) -> int:
         """Leases held now (expired ones not counted)."""

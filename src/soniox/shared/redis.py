@@ -258,6 +258,42 @@ class RedisState:
 
         return self._call(remote, lambda: self.local.level(scope, name, capacity=capacity))
 
+    def signal(self, scope: str, name: str) -> int:
+        key = self.key(scope, "events", name)
+
+        def remote() -> int:
+            pipe = self._redis.pipeline()
+            pipe.incr(key)
+            pipe.expire(key, 86400)
+            return int(pipe.execute()[0])
+
+        return self._call(remote, lambda: self.local.signal(scope, name))
+
+    async def asignal(self, scope: str, name: str) -> int:
+        key = self.key(scope, "events", name)
+
+        async def remote() -> int:
+            pipe = self._aredis.pipeline()
+            pipe.incr(key)
+            pipe.expire(key, 86400)
+            return int((await pipe.execute())[0])
+
+        return await self._acall(remote, lambda: self.local.signal(scope, name))
+
+    def signals(self, scope: str, name: str) -> int:
+        key = self.key(scope, "events", name)
+        return self._call(
+            lambda: int(self._redis.get(key) or 0), lambda: self.local.signals(scope, name)
+        )
+
+    async def asignals(self, scope: str, name: str) -> int:
+        key = self.key(scope, "events", name)
+
+        async def remote() -> int:
+            return int(await self._aredis.get(key) or 0)
+
+        return await self._acall(remote, lambda: self.local.signals(scope, name))
+
     def ping(self) -> bool:
         """Whether Redis answers now (no fallback, no counting)."""
         try:
