@@ -183,3 +183,10 @@ def test_realtime_fastapi_relay_example_serves_a_key_and_a_relay() -> None:
     out = run_example("realtime_fastapi_relay.py")
     assert "relay sessions 1, reconnects 1" in out
     assert "same words: True" in out
+
+
+def test_many_workers_example_keeps_the_keys_limits_across_processes() -> None:
+    """examples/many_workers.py: 4 processes, 12 transcriptions, none refused by the server."""
+    out = run_example("many_workers.py")
+    assert out.count(" 3 transcribed, 0 failed") == 4
+    assert "transcriptions created: 12; refused by the server (429): 0" in out

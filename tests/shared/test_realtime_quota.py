@@ -4,6 +4,7 @@ waits for its slot, or fails typed once it has waited enough."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +14,7 @@ import redis
 
 import soniox.data
 from redis_support import RedisServer
-from soniox.client import SonioxClient
+from soniox.client import AsyncSonioxClient, SonioxClient
 from soniox.config import SonioxConfig
 from soniox.emulator import Emulator
 from soniox.errors import RealtimeRateLimitError, SonioxRealtimeError
@@ -122,3 +123,31 @@ def test_the_wait_for_a_slot_shows_in_the_sessions_stats_and_the_metrics() -> No
         timer.join()
         assert session.stats["quota_wait_s"] >= 0.25
         assert client.metrics.snapshot().realtime.quota_wait_s >= 0.25
+
+
+def test_async_sessions_take_turns_for_the_keys_streams(server: RedisServer) -> None:
+    """Asyncio: three sessions at once on a quota of 1 shared through Redis, the emulator
+    allowing 1 stream: all three transcribe, one after another, none refused."""
+    redis.Redis.from_url(server.url).flushall()
+    with Emulator(realtime_streams=1) as emu:
+
+        async def main() -> list[int]:
+            config = SonioxConfig.testing(
+                api_key=emu.api_key,
+                base_url=emu.rest_base_url,
+                websocket_url=emu.ws_url,
+                shared_state=server.url,
+                realtime_max_streams=1,
+            )
+            async with AsyncSonioxClient(config=config) as client:
+                results = await asyncio.gather(
+                    *(
+                        client.realtime.stt.transcribe(AUDIO, config=CONFIG, pace=None)
+                        for _ in range(3)
+                    )
+                )
+            return [len(r.tokens) for r in results]
+
+        counts = asyncio.run(main())
+        assert all(count > 0 for count in counts)
+        assert emu.limits.snapshot()["refused"]["streams"] == 0

@@ -4,6 +4,7 @@ on one retry budget."""
 
 from __future__ import annotations
 
+import asyncio
 import multiprocessing
 import time
 from collections.abc import Iterator
@@ -13,7 +14,7 @@ import pytest
 import redis
 
 from redis_support import RedisServer
-from soniox.client import SonioxClient
+from soniox.client import AsyncSonioxClient, SonioxClient
 from soniox.config import SonioxConfig
 from soniox.emulator import Emulator
 from soniox.errors import RateLimitError, ServerError
@@ -180,3 +181,41 @@ def test_a_throttle_one_client_sees_cuts_the_others_rate(server: RedisServer) ->
             assert (limiter(second).snapshot().adaptive_rate is not None) is expect_cut
             first.close()
             second.close()
+
+
+def test_the_async_client_takes_its_turns_from_redis_without_blocking_its_loop(
+    server: RedisServer,
+) -> None:
+    """AsyncSonioxClient with shared_state: the bucket and the budget are awaited effects —
+    calls go through, the shared bucket's key appears, and the loop keeps ticking meanwhile."""
+    redis.Redis.from_url(server.url).flushall()
+    with Emulator() as emu:
+
+        async def main() -> int:
+            ticks = 0
+
+            async def ticker() -> None:
+                nonlocal ticks
+                while True:
+                    await asyncio.sleep(0.005)
+                    ticks += 1
+
+            beat = asyncio.create_task(ticker())
+            config = SonioxConfig.testing(
+                api_key=emu.api_key,
+                base_url=emu.rest_base_url,
+                middleware=("headers", "retry", "rate_limit"),
+                rate_limit_per_second=20.0,
+                rate_limit_burst=1,
+                retry_budget=10,
+                shared_state=server.url,
+            )
+            async with AsyncSonioxClient(config=config) as client:
+                await asyncio.gather(*(client.models.list() for _ in range(6)))
+            beat.cancel()
+            return ticks
+
+        ticks = asyncio.run(main())
+    keys = [k.decode() for k in redis.Redis.from_url(server.url).keys("*")]
+    assert any(key.endswith(":bucket:client") for key in keys)
+    assert ticks >= 20  # six calls at 20/s: ~0.25 s of turns, the loop free throughout
