@@ -190,3 +190,20 @@ def test_many_workers_example_keeps_the_keys_limits_across_processes() -> None:
     out = run_example("many_workers.py")
     assert out.count(" 3 transcribed, 0 failed") == 4
     assert "transcriptions created: 12; refused by the server (429): 0" in out
+
+
+def test_distributed_example_survives_a_killed_worker_without_a_duplicate() -> None:
+    """examples/distributed/run_local.py --kill-one: RQ workers on Redis, one work horse killed
+    mid-job; every file has its result, each transcription was created once, no 429."""
+    out = run_example("distributed/run_local.py", "--files", "6", "--workers", "3", "--kill-one")
+    assert "killed the work horse of" in out
+    assert "results: 6 of 6 files" in out
+    assert "transcriptions created: 6; refused by the server (429): 0" in out
+
+
+@pytest.mark.soak
+def test_distributed_example_at_scale() -> None:
+    """Opt-in: 4 workers, 24 files, a worker killed mid-job: all done, exactly once, no 429."""
+    out = run_example("distributed/run_local.py", "--files", "24", "--workers", "4", "--kill-one")
+    assert "results: 24 of 24 files" in out
+    assert "transcriptions created: 24; refused by the server (429): 0" in out

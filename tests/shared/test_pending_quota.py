@@ -18,7 +18,7 @@ from soniox.config import SonioxConfig
 from soniox.emulator import Emulator
 from soniox.errors import RateLimitWaitError
 from soniox.flows.pending import PENDING, pending_quota_for
-from soniox.shared import scope_of
+from soniox.shared import LocalState, scope_of
 
 AUDIO = (Path(soniox.data.__file__).parent / "sample-en.wav").read_bytes()
 SLOW_START = {"queue_delay_s": 0.4, "processing_speed": 1000.0, "min_processing_s": 0.01}
@@ -102,3 +102,17 @@ def test_waiting_for_a_slot_respects_the_calls_deadline() -> None:
         assert refused_creates(emu) == 0
         assert not emu.journal.entries(path="/v1/transcriptions", method="POST")
         quota.state.release(quota.scope, PENDING, "elsewhere")
+
+
+def test_a_wait_after_a_separate_create_frees_the_jobs_slot() -> None:
+    """transcribe(wait=False) leases a slot under the job's reference; a later stt.wait for the
+    job — here the same client, in general anyone — frees it once the job has started."""
+    with Emulator(**SLOW_START) as emu:
+        client = client_for(emu, 2)
+        quota = pending_quota_for(client.config)
+        assert quota is not None
+        job = client.stt.transcribe(file=AUDIO)
+        assert isinstance(quota.state, LocalState)
+        assert quota.state.held(quota.scope, PENDING) >= 1
+        client.stt.wait(job.id)
+        assert quota.state.held(quota.scope, PENDING) == 0

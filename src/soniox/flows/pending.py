@@ -5,8 +5,10 @@ soniox-api.md §3.5). With ``SonioxConfig.pending_transcriptions_limit`` set, a 
 (``transcribe``, each ``transcribe_many`` item) first leases one of that many slots — in the
 client's shared state (Redis with ``shared_state``; this process's otherwise) — waiting its turn
 within the call's deadline; the lease is renewed at every poll while the job waits to start, and
-given back once it has started, failed, or its creation failed. A job nobody waits for (``wait``
-False) keeps its slot until ``pending_lease_ttl`` passes, as does a worker that died.
+given back once it has started, failed, or its creation failed. The slot is held under the job's
+``client_reference_id``, so any wait for the job — ``stt.wait`` after a separate create, another
+process, a retried attempt of a worker that died — renews and frees it; a job nobody waits for
+keeps its slot until ``pending_lease_ttl`` passes.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from soniox.config import SonioxConfig
 from soniox.errors import RateLimitWaitError
 from soniox.middleware import Flow, get_clock, sleep
 from soniox.middleware.state import shared_lease, shared_release, shared_state_for
-from soniox.shared import LocalState, SharedState
+from soniox.shared import LocalState, SharedState, scope_of
 from soniox.types import Transcription, TranscriptionStatus
 
 __all__ = ["PENDING", "PendingQuota", "pending_quota_for"]
@@ -60,22 +62,25 @@ class PendingQuota:
     def release(self, holder: str) -> Flow[None]:
         yield from shared_release(self.state, self.scope, PENDING, holder)
 
-    def keeper(self, holder: str) -> Callable[[Transcription], Flow[None]]:
+    def keeper(self, holder: str | None = None) -> Callable[[Transcription], Flow[None]]:
         """What a wait does after each poll: renew the slot while the job is queued, give it
-        back once it is not (once)."""
+        back once it is not (once). ``holder`` None: the job's ``client_reference_id`` — the
+        holder its creator leased under, so whoever waits for a job (another process, a
+        retried attempt) looks after its slot."""
         released = False
 
         def keep(job: Transcription) -> Flow[None]:
             nonlocal released
-            if released:
+            name = holder if holder is not None else job.client_reference_id
+            if released or not name:
                 return
             if job.status == TranscriptionStatus.QUEUED:
                 yield from shared_lease(
-                    self.state, self.scope, PENDING, holder, self.limit, self.ttl_s
+                    self.state, self.scope, PENDING, name, self.limit, self.ttl_s
                 )
                 return
             released = True
-            yield from self.release(holder)
+            yield from self.release(name)
 
         return keep
 
@@ -86,5 +91,9 @@ def pending_quota_for(config: SonioxConfig) -> PendingQuota | None:
     if limit is None:
         return None
     found = shared_state_for(config)
-    state, scope = found if found is not None else (_process_state, "local")
+    if found is not None:
+        state, scope = found
+    else:  # this process's slots, still one set per key
+        key = config.api_key if isinstance(config.api_key, str) else ""
+        state, scope = _process_state, scope_of(key) if key else "local"
     return PendingQuota(state, scope, limit, config.pending_lease_ttl)

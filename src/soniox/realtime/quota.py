@@ -32,7 +32,7 @@ import attrs
 from soniox.config import SonioxConfig
 from soniox.errors import RealtimeRateLimitError, SonioxError
 from soniox.middleware.state import shared_state_for
-from soniox.shared import Grant, LocalState, SharedState
+from soniox.shared import Grant, LocalState, SharedState, scope_of
 
 from .chain import LinkContext, LinkHooks, RealtimeLink, register_realtime_link
 
@@ -71,7 +71,8 @@ class Quota(RealtimeLink):
             return self.state, found[1] if found is not None else "shared"
         if found is not None:
             return found
-        return _process_state, "local"
+        key = getattr(config, "api_key", None)
+        return _process_state, scope_of(key) if isinstance(key, str) and key else "local"
 
 
 class QuotaHooks(LinkHooks):
