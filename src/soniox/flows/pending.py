@@ -19,7 +19,8 @@ import attrs
 
 from soniox.config import SonioxConfig
 from soniox.errors import RateLimitWaitError
-from soniox.middleware import Flow, get_clock, sleep
+from soniox.middleware import Flow, get_clock
+from soniox.middleware.observe import wait
 from soniox.middleware.state import shared_lease, shared_release, shared_state_for
 from soniox.shared import LocalState, SharedState, scope_of
 from soniox.types import Transcription, TranscriptionStatus
@@ -57,7 +58,7 @@ class PendingQuota:
                     limit=PENDING,
                     timeout=max(0.0, deadline - clock.now()),
                 )
-            yield from sleep(max(pause, 0.05))
+            yield from wait(max(pause, 0.05), PENDING)  # a wait observers see by its reason
 
     def release(self, holder: str) -> Flow[None]:
         yield from shared_release(self.state, self.scope, PENDING, holder)
