@@ -219,3 +219,22 @@ def test_the_async_client_takes_its_turns_from_redis_without_blocking_its_loop(
     keys = [k.decode() for k in redis.Redis.from_url(server.url).keys("*")]
     assert any(key.endswith(":bucket:client") for key in keys)
     assert ticks >= 20  # six calls at 20/s: ~0.25 s of turns, the loop free throughout
+
+
+def test_calls_answered_without_redis_are_counted_in_the_clients_metrics() -> None:
+    """Redis gone (fail_open): calls go on, and client.metrics.snapshot() counts the shared
+    state's fallbacks."""
+    with RedisServer() as dead, Emulator() as emu:
+        config = SonioxConfig.testing(
+            api_key=emu.api_key,
+            base_url=emu.rest_base_url,
+            middleware=("headers", "metrics", "retry", "rate_limit"),
+            rate_limit_per_second=100.0,
+            shared_state=dead.url,
+            shared_state_prefix="fallbacks-test",  # its own RedisState, not another test's
+        )
+        dead.kill()
+        with SonioxClient(config=config) as client:
+            for _ in range(3):
+                client.models.list()
+            assert client.metrics.snapshot().shared_state_fallbacks >= 3

@@ -213,6 +213,9 @@ class Metrics:
         )
         self._timer = timer
         self._pool: PoolSource | None = None
+        self.shared_states: tuple[object, ...] = ()
+        """The shared states (Redis) the client's middleware use: their fallbacks are counted
+        in :meth:`snapshot` (``shared_state_fallbacks``)."""
 
     @property
     def enabled(self) -> bool:
@@ -251,7 +254,11 @@ class Metrics:
             except Exception:  # a closed transport, say: no pool figures
                 pool = None
         memory = self.memory if self.memory is not None else MemoryMetrics(1)
-        return memory.snapshot(pool=pool, sink_errors=self.sink_errors)
+        snapshot = memory.snapshot(pool=pool, sink_errors=self.sink_errors)
+        if not self.shared_states:
+            return snapshot
+        fallbacks = sum(int(getattr(s, "fallbacks", 0)) for s in self.shared_states)
+        return attrs.evolve(snapshot, shared_state_fallbacks=fallbacks)
 
     def reset(self) -> None:
         """Forget what the in-memory sink holds (the exporters' series stay)."""
@@ -309,16 +316,32 @@ def _emit(handlers: _Handlers, record: object) -> None:
 def find_metrics(stack: Iterable[object], pool: PoolSource | None = None) -> Metrics:
     """The first :class:`Metrics` in ``stack`` (whatever its name), else a disabled stand-in
     (``enabled`` False) whose snapshot still shows ``pool``; ``pool`` is bound to a found one
-    that has no pool source yet (a middleware added to the stack after the client was made)."""
-    for middleware in stack:
+    that has no pool source yet (a middleware added to the stack after the client was made).
+    The shared states the stack's middleware use (``shared``) are bound too, so the snapshot
+    counts their fallbacks."""
+    middlewares = list(stack)
+    shared = _shared_states(middlewares)
+    for middleware in middlewares:
         if isinstance(middleware, Metrics):
             if pool is not None and middleware._pool is None:  # pyright: ignore[reportPrivateUsage]
                 middleware.bind_pool(pool)
+            middleware.shared_states = shared
             return middleware
     stand_in = Metrics(memory=False)
     if pool is not None:
         stand_in.bind_pool(pool)
+    stand_in.shared_states = shared
     return stand_in
+
+
+def _shared_states(middlewares: Iterable[object]) -> tuple[object, ...]:
+    """The distinct shared states the middleware hold (``.shared``), in order."""
+    found: list[object] = []
+    for middleware in middlewares:
+        state = getattr(middleware, "shared", None)
+        if state is not None and all(state is not seen for seen in found):
+            found.append(state)
+    return tuple(found)
 
 
 class _Call:
@@ -659,6 +682,9 @@ class MetricsSnapshot:
     """The transport's connections, when it reports them."""
     realtime: RealtimeMetrics = attrs.field(factory=lambda: RealtimeMetrics())
     """Realtime sessions (recorded by the realtime chain's ``observe`` link)."""
+    shared_state_fallbacks: int = 0
+    """Calls of the shared state (Redis) answered by this process instead, because Redis failed
+    or was slow (``fail_open``): limits per process meanwhile."""
 
     @property
     def rate_limit_wait_s(self) -> float:
