@@ -283,3 +283,18 @@ def test_bad_settings_are_client_validation_errors(server: RedisServer) -> None:
     state: Callable[..., Grant] = RedisState(server.url).take
     with pytest.raises(ClientValidationError, match="rate"):
         state(SCOPE, "x", rate=0, burst=1)
+
+
+def test_one_state_serves_event_loops_one_after_another(redis_state: RedisState) -> None:
+    """asyncio.run twice with one RedisState (a process running several loops): each loop gets
+    its own connections, so the second still reaches Redis — no fallback."""
+
+    async def take() -> Grant:
+        return await redis_state.atake(SCOPE, "loops", rate=1, burst=2)
+
+    first = asyncio.run(take())
+    second = asyncio.run(take())
+    assert first.granted
+    assert second.granted
+    assert redis_state.fallbacks == 0
+    assert asyncio.run(take()).wait_s > 0.0  # the third token is a turn: the count is shared

@@ -19,9 +19,11 @@ never hangs on Redis. Needs the ``redis`` extra (``redis-py``).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any, Final, Literal, TypeVar
 
@@ -122,10 +124,15 @@ class RedisState:
             "retry_on_timeout": False,
         }
         self._redis: Any = redis.Redis.from_url(url, **options)
-        self._aredis: Any = redis.asyncio.Redis.from_url(url, **options)
+        self._options = options
+        self._async_module: Any = redis.asyncio
+        self._per_loop: weakref.WeakKeyDictionary[Any, tuple[Any, dict[str, Any]]] = (
+            weakref.WeakKeyDictionary()
+        )
+        """An asyncio client (and its scripts) per event loop: a connection belongs to the loop
+        that opened it, and a process may run several loops one after another."""
         self._errors: tuple[type[BaseException], ...] = (redis.RedisError, OSError, TimeoutError)
         self._scripts = {name: self._redis.register_script(body) for name, body in _SCRIPTS}
-        self._ascripts = {name: self._aredis.register_script(body) for name, body in _SCRIPTS}
         self.local = LocalState(clock)
         """What answers while Redis is away (``fail_open``)."""
         self._lock = threading.Lock()
@@ -184,7 +191,7 @@ class RedisState:
 
         async def remote() -> Grant:
             key = self.key(scope, "bucket", name)
-            return _grant(await self._ascripts["take"](keys=[key], args=args))
+            return _grant(await self._ascripts()["take"](keys=[key], args=args))
 
         return await self._acall(
             remote,
@@ -209,7 +216,7 @@ class RedisState:
 
         async def remote() -> Grant:
             key = self.key(scope, "lease", name)
-            return _grant(await self._ascripts["lease"](keys=[key], args=args))
+            return _grant(await self._ascripts()["lease"](keys=[key], args=args))
 
         return await self._acall(
             remote, lambda: self.local.lease(scope, name, holder, limit=limit, ttl_s=ttl_s)
@@ -227,7 +234,7 @@ class RedisState:
         key = self.key(scope, "lease", name)
 
         async def remote() -> object:
-            return await self._aredis.zrem(key, holder)
+            return await self._aredis().zrem(key, holder)
 
         await self._acall(remote, lambda: self.local.release(scope, name, holder))
         self.local.release(scope, name, holder)
@@ -243,7 +250,7 @@ class RedisState:
         key = self.key(scope, "budget", name)
 
         async def remote() -> bool:
-            return bool(await self._ascripts["adjust"](keys=[key], args=[capacity, delta]))
+            return bool(await self._ascripts()["adjust"](keys=[key], args=[capacity, delta]))
 
         return await self._acall(
             remote, lambda: self.local.adjust(scope, name, delta, capacity=capacity)
@@ -273,7 +280,7 @@ class RedisState:
         key = self.key(scope, "events", name)
 
         async def remote() -> int:
-            pipe = self._aredis.pipeline()
+            pipe = self._aredis().pipeline()
             pipe.incr(key)
             pipe.expire(key, 86400)
             return int((await pipe.execute())[0])
@@ -290,7 +297,7 @@ class RedisState:
         key = self.key(scope, "events", name)
 
         async def remote() -> int:
-            return int(await self._aredis.get(key) or 0)
+            return int(await self._aredis().get(key) or 0)
 
         return await self._acall(remote, lambda: self.local.signals(scope, name))
 
@@ -305,7 +312,25 @@ class RedisState:
         self._redis.close()
 
     async def aclose(self) -> None:
-        await self._aredis.aclose()
+        """Close this event loop's connections."""
+        found = self._per_loop.pop(asyncio.get_running_loop(), None)
+        if found is not None:
+            await found[0].aclose()
+
+    def _for_loop(self) -> tuple[Any, dict[str, Any]]:
+        loop = asyncio.get_running_loop()
+        found = self._per_loop.get(loop)
+        if found is None:
+            client = self._async_module.Redis.from_url(self.url, **self._options)
+            scripts = {name: client.register_script(body) for name, body in _SCRIPTS}
+            found = self._per_loop[loop] = (client, scripts)
+        return found
+
+    def _aredis(self) -> Any:
+        return self._for_loop()[0]
+
+    def _ascripts(self) -> dict[str, Any]:
+        return self._for_loop()[1]
 
     # --- failure handling ---------------------------------------------------------------------
     def _call(self, remote: Callable[[], T], local: Callable[[], T]) -> T:
