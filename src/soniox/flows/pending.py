@@ -21,14 +21,13 @@ from soniox.config import SonioxConfig
 from soniox.errors import RateLimitWaitError
 from soniox.middleware import Flow, get_clock
 from soniox.middleware.observe import wait
-from soniox.middleware.state import shared_lease, shared_release, shared_state_for
-from soniox.shared import LocalState, SharedState, scope_of
+from soniox.middleware.state import quota_state_for, shared_lease, shared_release
+from soniox.shared import SharedState
 from soniox.types import Transcription, TranscriptionStatus
 
 __all__ = ["PENDING", "PendingQuota", "pending_quota_for"]
 
 PENDING = "pending_transcriptions"
-_process_state = LocalState()
 
 
 @attrs.frozen
@@ -91,10 +90,5 @@ def pending_quota_for(config: SonioxConfig) -> PendingQuota | None:
     limit = config.pending_transcriptions_limit
     if limit is None:
         return None
-    found = shared_state_for(config)
-    if found is not None:
-        state, scope = found
-    else:  # this process's slots, still one set per key
-        key = config.api_key if isinstance(config.api_key, str) else ""
-        state, scope = _process_state, scope_of(key) if key else "local"
+    state, scope = quota_state_for(config)
     return PendingQuota(state, scope, limit, config.pending_lease_ttl)

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any, Generic, Protocol, TypeVar, cast, runtime_checkable
+from typing import Any, Final, Generic, Protocol, TypeVar, cast, runtime_checkable
 
 import attrs
 
@@ -56,6 +56,8 @@ __all__ = [
     "shared_release",
     "shared_signal",
     "shared_state_for",
+    "quota_state_for",
+    "PROCESS_STATE",
     "shared_take",
     "update_state",
 ]
@@ -312,3 +314,17 @@ def shared_state_for(config: SonioxConfig) -> tuple[SharedState, str] | None:
             field="shared_state",
         )
     return target, scope
+
+
+PROCESS_STATE: Final = LocalState()
+"""Where quotas live when no shared state is configured: this process, all its clients."""
+
+
+def quota_state_for(config: SonioxConfig) -> tuple[SharedState, str]:
+    """Where a quota (pending transcriptions, realtime streams) lives: the config's shared
+    state, else :data:`PROCESS_STATE` — one set of slots per key either way."""
+    found = shared_state_for(config)
+    if found is not None:
+        return found
+    key = config.api_key if isinstance(config.api_key, str) else ""
+    return PROCESS_STATE, scope_of(key) if key else "local"

@@ -8,9 +8,17 @@ import json
 import time
 from collections import deque
 from collections.abc import Callable
+from functools import partial
 from typing import Any, Final
 
-from soniox.errors import ClientValidationError, SonioxError, SonioxRealtimeError
+from websockets.exceptions import InvalidStatus
+
+from soniox.errors import (
+    ClientValidationError,
+    SonioxError,
+    SonioxRealtimeError,
+    parse_retry_after,
+)
 from soniox.middleware.observe import Guard
 from soniox.types import AudioFormat, RealtimeEvent, RealtimeSTTConfig
 
@@ -344,14 +352,28 @@ class SessionShell:
     def _payload(frame: SendText | SendAudio) -> str | bytes:
         return frame.text if isinstance(frame, SendText) else frame.data
 
-    @staticmethod
-    def _refused_status(error: BaseException) -> int | None:
-        """The HTTP status of a credential provider's failure (a 401 minting a temporary
-        key is as final as a refused handshake)."""
-        if isinstance(error, ClientValidationError):
-            return 400  # a provider returning no key: no new connection cures it
-        status = getattr(error, "status", None)
-        return status if isinstance(status, int) else None
+    def _failed_connect(self, connection: int, error: BaseException) -> Callable[[], list[Action]]:
+        """The core's decision on a failed attempt to open ``connection``: a refused
+        handshake's status and ``Retry-After``, a credential provider's status (a 401 minting a
+        temporary key is as final as a refused handshake; a provider returning no key, 400)."""
+        retry_after: float | None = None
+        if isinstance(error, InvalidStatus):
+            response = error.response
+            status: int | None = response.status_code
+            retry_after = parse_retry_after(dict(response.headers.raw_items()))
+        elif isinstance(error, ClientValidationError):
+            status = 400
+        else:
+            found = getattr(error, "status", None)
+            status = found if isinstance(found, int) else None
+        return partial(
+            self._core.connect_failed,
+            connection,
+            error,
+            time.monotonic(),
+            status=status,
+            retry_after_s=retry_after,
+        )
 
     def _connect_kwargs(self, credential: object) -> dict[str, Any]:
         return connect_kwargs(self._options, credential)

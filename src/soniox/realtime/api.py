@@ -57,6 +57,12 @@ DEFAULT_POOL_SIZE: Final = 5
 """Links a pool made by ``create_connection_pool`` keeps (the official default)."""
 TEMPORARY_KEY_SECONDS: Final = 60
 """How long a temporary key minted for one connection lives: long enough to connect."""
+_TEMPORARY_KEY: Final[dict[str, Any]] = {
+    "usage_type": "transcribe_websocket",
+    "expires_in_seconds": TEMPORARY_KEY_SECONDS,
+    "single_use": True,
+}
+"""What a key minted for one connection is: for realtime, short-lived, single-use."""
 
 
 class RealtimeClientLike(Protocol):
@@ -309,6 +315,20 @@ class _SttClients(Generic[ConnT, PoolT, SessT]):
         """How a ``connect()`` session takes its first link from ``pool``."""
         raise NotImplementedError
 
+    def _helper_session(
+        self,
+        config: RealtimeSTTConfig,
+        pace: float | _Unset | None,
+        chunk_ms: int | _Unset,
+        connect: dict[str, Any],
+    ) -> tuple[SessT, float | None, int]:
+        """What ``stream`` / ``transcribe`` run on: a session raising its errors (unless told
+        otherwise), and the pace and chunk size — the caller's, else the chain's."""
+        connect.setdefault("raise_on_error", True)
+        session = self.connect(config=config, **connect)
+        chosen_pace, chosen_chunk = _pacing(session.options, pace, chunk_ms)
+        return session, chosen_pace, chosen_chunk
+
     def _session_args(
         self,
         api_key: str | Credential | None,
@@ -357,12 +377,7 @@ class RealtimeSTTClient(
         auth = self._client.auth
 
         def mint() -> str:
-            made = auth.create_temporary_api_key(
-                usage_type="transcribe_websocket",
-                expires_in_seconds=TEMPORARY_KEY_SECONDS,
-                single_use=True,
-            )
-            return made.api_key
+            return auth.create_temporary_api_key(**_TEMPORARY_KEY).api_key
 
         return mint
 
@@ -390,9 +405,7 @@ class RealtimeSTTClient(
         appended once, non-finals replaced), across reconnections. ``source``: a path, bytes, a
         binary file object (paced at ``pace`` x real time; None: unpaced) or an iterable of
         chunks (sent as it comes). Other keywords go to :meth:`connect`; errors raise, typed."""
-        connect.setdefault("raise_on_error", True)
-        session = self.connect(config=config, **connect)
-        pace, chunk_ms = _pacing(session.options, pace, chunk_ms)
+        session, pace, chunk_ms = self._helper_session(config, pace, chunk_ms, connect)
         return stream_sync(lambda: session, source, config, pace=pace, chunk_ms=chunk_ms)
 
     def transcribe(
@@ -405,10 +418,8 @@ class RealtimeSTTClient(
         **connect: Any,
     ) -> RealtimeTranscript:
         """The final transcript of ``source`` (see :meth:`stream`)."""
-        connect.setdefault("raise_on_error", True)
-        session = self.connect(config=config, **connect)
+        session, pace, chunk_ms = self._helper_session(config, pace, chunk_ms, connect)
         assembler = TranscriptAssembler()
-        pace, chunk_ms = _pacing(session.options, pace, chunk_ms)
         for _ in stream_sync(
             lambda: session, source, config, pace=pace, chunk_ms=chunk_ms, assembler=assembler
         ):
@@ -436,11 +447,7 @@ class AsyncRealtimeSTTClient(
         auth = self._client.auth
 
         async def mint() -> str:
-            made = await auth.create_temporary_api_key(
-                usage_type="transcribe_websocket",
-                expires_in_seconds=TEMPORARY_KEY_SECONDS,
-                single_use=True,
-            )
+            made = await auth.create_temporary_api_key(**_TEMPORARY_KEY)
             return made.api_key
 
         return mint
@@ -465,9 +472,7 @@ class AsyncRealtimeSTTClient(
     ) -> AsyncIterator[TranscriptUpdate]:
         """The sync :meth:`RealtimeSTTClient.stream`, as an async iterator; ``source`` may
         also be an async iterable of chunks."""
-        connect.setdefault("raise_on_error", True)
-        session = self.connect(config=config, **connect)
-        pace, chunk_ms = _pacing(session.options, pace, chunk_ms)
+        session, pace, chunk_ms = self._helper_session(config, pace, chunk_ms, connect)
         return stream_async(lambda: session, source, config, pace=pace, chunk_ms=chunk_ms)
 
     async def transcribe(
@@ -480,10 +485,8 @@ class AsyncRealtimeSTTClient(
         **connect: Any,
     ) -> RealtimeTranscript:
         """The final transcript of ``source`` (see :meth:`stream`)."""
-        connect.setdefault("raise_on_error", True)
-        session = self.connect(config=config, **connect)
+        session, pace, chunk_ms = self._helper_session(config, pace, chunk_ms, connect)
         assembler = TranscriptAssembler()
-        pace, chunk_ms = _pacing(session.options, pace, chunk_ms)
         async for _ in stream_async(
             lambda: session, source, config, pace=pace, chunk_ms=chunk_ms, assembler=assembler
         ):

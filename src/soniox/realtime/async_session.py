@@ -21,7 +21,7 @@ from types import TracebackType
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 
-from soniox.errors import SonioxError, SonioxRealtimeError, parse_retry_after
+from soniox.errors import SonioxError, SonioxRealtimeError
 from soniox.types import RealtimeControlType, RealtimeEvent
 
 from ._shell import SessionShell, size_of
@@ -234,24 +234,8 @@ class AsyncRealtimeSTTSession(SessionShell):
                 if inspect.isawaitable(credential):
                     credential = await credential
                 ws = await connect(self._url, **self._connect_kwargs(credential))
-        except InvalidStatus as refused:
-            response = refused.response
-            failed = partial(
-                self._core.connect_failed,
-                action.connection,
-                refused,
-                time.monotonic(),
-                status=response.status_code,
-                retry_after_s=parse_retry_after(dict(response.headers.raw_items())),
-            )
-            await self._step(failed)
-            return
-        except (OSError, TimeoutError, WebSocketException, SonioxError) as error:
-            now = time.monotonic()
-            status = self._refused_status(error)
-            await self._step(
-                partial(self._core.connect_failed, action.connection, error, now, status=status)
-            )
+        except (InvalidStatus, OSError, TimeoutError, WebSocketException, SonioxError) as error:
+            await self._step(self._failed_connect(action.connection, error))
             return
         async with self._lock:
             opened = self._core.opened(action.connection, time.monotonic())

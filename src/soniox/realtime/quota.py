@@ -31,16 +31,14 @@ import attrs
 
 from soniox.config import SonioxConfig
 from soniox.errors import RealtimeRateLimitError, SonioxError
-from soniox.middleware.state import shared_state_for
-from soniox.shared import Grant, LocalState, SharedState, scope_of
+from soniox.middleware.state import PROCESS_STATE, quota_state_for, shared_state_for
+from soniox.shared import Grant, SharedState
 
 from .chain import LinkContext, LinkHooks, RealtimeLink, register_realtime_link
 
 __all__ = ["Quota", "QuotaHooks"]
 
 _log = logging.getLogger("soniox")
-_process_state = LocalState()
-"""Where quotas live without a shared state: this process (all its clients)."""
 STREAMS = "realtime_streams"
 CONNECTS = "realtime_connects"
 
@@ -66,13 +64,12 @@ class Quota(RealtimeLink):
 
     def _where(self, context: LinkContext) -> tuple[SharedState, str]:
         config = getattr(context.client, "config", None)
-        found = shared_state_for(config) if isinstance(config, SonioxConfig) else None
-        if self.state is not None:
+        if self.state is not None:  # a state given to the link: the config's scope, if shared
+            found = shared_state_for(config) if isinstance(config, SonioxConfig) else None
             return self.state, found[1] if found is not None else "shared"
-        if found is not None:
-            return found
-        key = getattr(config, "api_key", None)
-        return _process_state, scope_of(key) if isinstance(key, str) and key else "local"
+        if not isinstance(config, SonioxConfig):
+            return PROCESS_STATE, "local"
+        return quota_state_for(config)
 
 
 class QuotaHooks(LinkHooks):
@@ -112,8 +109,7 @@ class QuotaHooks(LinkHooks):
         self._waited(started)
 
     def on_tick(self, now: float) -> None:
-        if self.held and now - self._renewed >= self.quota.lease_ttl_s / 3:
-            self._renewed = now
+        if self._renewal_due(now):
             self._lease()
 
     # --- asyncio sessions ---------------------------------------------------------------------
@@ -128,10 +124,9 @@ class QuotaHooks(LinkHooks):
             self.held = True
             self._renewed = time.monotonic()
         if quota.connects_per_minute is not None:
-            rate = quota.connects_per_minute / 60
-            left = max(0.0, deadline - time.monotonic())
+            rate, burst, left = self._turn_terms(deadline)
             turn = await self.state.atake(
-                self.scope, CONNECTS, rate=rate, burst=max(1.0, rate), max_wait=left
+                self.scope, CONNECTS, rate=rate, burst=burst, max_wait=left
             )
             self._check_turn(turn, left)
             if turn.wait_s:
@@ -139,8 +134,7 @@ class QuotaHooks(LinkHooks):
         self._waited(started)
 
     async def aon_tick(self, now: float) -> None:
-        if self.held and now - self._renewed >= self.quota.lease_ttl_s / 3:
-            self._renewed = now
+        if self._renewal_due(now):
             await self._alease()
 
     # --- both -------------------------------------------------------------------------------
@@ -170,12 +164,24 @@ class QuotaHooks(LinkHooks):
         )
 
     def _turn(self, deadline: float) -> Grant:
-        assert self.quota.connects_per_minute is not None
-        rate = self.quota.connects_per_minute / 60
-        left = max(0.0, deadline - time.monotonic())
-        turn = self.state.take(self.scope, CONNECTS, rate=rate, burst=max(1.0, rate), max_wait=left)
+        rate, burst, left = self._turn_terms(deadline)
+        turn = self.state.take(self.scope, CONNECTS, rate=rate, burst=burst, max_wait=left)
         self._check_turn(turn, left)
         return turn
+
+    def _turn_terms(self, deadline: float) -> tuple[float, float, float]:
+        """The connect bucket's rate and burst (a second's worth, at least one), and the
+        wait still allowed before ``deadline``."""
+        assert self.quota.connects_per_minute is not None
+        rate = self.quota.connects_per_minute / 60
+        return rate, max(1.0, rate), max(0.0, deadline - time.monotonic())
+
+    def _renewal_due(self, now: float) -> bool:
+        """Whether the held lease is a third of its ttl old (then it counts as renewed now)."""
+        if not self.held or now - self._renewed < self.quota.lease_ttl_s / 3:
+            return False
+        self._renewed = now
+        return True
 
     def _check_turn(self, turn: Grant, left: float) -> None:
         if not turn.granted:

@@ -27,7 +27,7 @@ from types import TracebackType
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 from websockets.sync.client import ClientConnection, connect
 
-from soniox.errors import SonioxError, SonioxRealtimeError, parse_retry_after
+from soniox.errors import SonioxError, SonioxRealtimeError
 from soniox.types import RealtimeControlType, RealtimeEvent
 
 from ._shell import SessionShell, size_of
@@ -248,24 +248,8 @@ class RealtimeSTTSession(SessionShell):
             ws = self._take_preopened() or connect(
                 self._url, legacy=True, **self._connect_kwargs(self._credential())
             )
-        except InvalidStatus as refused:
-            response = refused.response
-            failed = partial(
-                self._core.connect_failed,
-                action.connection,
-                refused,
-                time.monotonic(),
-                status=response.status_code,
-                retry_after_s=parse_retry_after(dict(response.headers.raw_items())),
-            )
-            self._step(failed)
-            return
-        except (OSError, TimeoutError, WebSocketException, SonioxError) as error:
-            now = time.monotonic()
-            status = self._refused_status(error)
-            self._step(
-                partial(self._core.connect_failed, action.connection, error, now, status=status)
-            )
+        except (InvalidStatus, OSError, TimeoutError, WebSocketException, SonioxError) as error:
+            self._step(self._failed_connect(action.connection, error))
             return
         with self._cond:
             opened = self._core.opened(action.connection, time.monotonic())
