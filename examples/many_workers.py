@@ -16,12 +16,11 @@ on ``PATH``) and stops it at the end.
 
 from __future__ import annotations
 
-import contextlib
 import multiprocessing
-import os
 import time
-from collections.abc import Generator
 from typing import Any
+
+from _connect import redis_url
 
 from soniox.client import SonioxClient
 from soniox.config import SonioxConfig
@@ -46,20 +45,6 @@ def worker(name: str, base_url: str, api_key: str, redis_url: str, out: Any) -> 
         results = client.stt.transcribe_many([sample_path()] * ITEMS, concurrency=ITEMS)
     failed = [r for r in results if r.error is not None]
     out.put((name, len(results) - len(failed), len(failed), time.monotonic() - started))
-
-
-@contextlib.contextmanager
-def redis_url() -> Generator[str]:
-    """``REDIS_URL``, or a throwaway ``redis-server`` started here."""
-    given = os.environ.get("REDIS_URL")
-    if given:
-        yield given
-        return
-    from soniox.shared.testing import RedisServer
-
-    with RedisServer() as server:
-        print(f"no REDIS_URL: using a throwaway redis-server at {server.url}")
-        yield server.url
 
 
 def main() -> None:

@@ -192,6 +192,15 @@ def test_many_workers_example_keeps_the_keys_limits_across_processes() -> None:
     assert "transcriptions created: 12; refused by the server (429): 0" in out
 
 
+def test_shared_cache_example_fetches_each_transcript_once() -> None:
+    """examples/shared_cache.py: three processes read three transcripts; after the first,
+    every read comes from Redis and the server sent each transcript once."""
+    out = run_example("shared_cache.py")
+    assert "worker-1: 51 words, 3 of 3 transcripts from Redis" in out
+    assert "worker-2: 51 words, 3 of 3 transcripts from Redis" in out
+    assert "transcripts the server sent: 3 (for 9 reads)" in out
+
+
 def test_distributed_example_survives_a_killed_worker_without_a_duplicate() -> None:
     """examples/distributed/run_local.py --kill-one: RQ workers on Redis, one work horse killed
     mid-job; every file has its result, each transcription was created once, no 429."""

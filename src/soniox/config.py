@@ -429,6 +429,10 @@ class SonioxConfig:
     """Bytes the in-memory cache holds at most (bodies, headers, URLs, per-entry overhead)."""
     cache_max_entry_bytes: int = attrs.field(default=8 * 2**20, validator=_bytes)
     """The largest body kept, streamed or not (a streamed one is passed through uncached)."""
+    cache_shared_max_bytes: int = attrs.field(default=0, validator=_bytes)
+    """Bytes of a cache tier shared by every process on ``shared_state``'s Redis, for answers
+    that never change (completed transcripts): a transcript one worker fetched is served to
+    the others from Redis. 0: no shared tier (needs ``shared_state`` when set)."""
     cache_ttl_models: float = attrs.field(default=3600.0, validator=_non_negative)
     """``GET /models`` and ``/tts-models``."""
     cache_ttl_files: float = attrs.field(default=600.0, validator=_non_negative)

@@ -90,6 +90,16 @@ def test_two_clients_share_the_pending_slots_through_redis(server: RedisServer) 
         assert held == 0
 
 
+def test_the_time_spent_waiting_for_slots_shows_in_the_clients_metrics() -> None:
+    """A batch that had to wait for pending slots reports those seconds as waits of reason
+    pending_transcriptions in client.metrics.snapshot()."""
+    with Emulator(max_pending_transcriptions=2, **SLOW_START) as emu:
+        client = client_for(emu, 2)
+        results = client.stt.transcribe_many([AUDIO] * 6, concurrency=6)
+        assert [r.error for r in results] == [None] * 6
+        assert client.metrics.snapshot().waits.get(PENDING, 0.0) > 0.3
+
+
 def test_waiting_for_a_slot_respects_the_calls_deadline() -> None:
     """Every slot held elsewhere and a 0.3 s deadline: RateLimitWaitError, nothing created."""
     with Emulator(**SLOW_START) as emu:

@@ -353,3 +353,39 @@ def test_opentelemetry_records_http_client_request_duration() -> None:
         "error.type": "404",
     }
     assert "soniox.client.operation.duration" in metrics
+
+
+def test_a_wait_between_calls_adds_to_the_snapshots_waits() -> None:
+    """record_wait (a pending slot before a create) shows in waits by its reason, beside the
+    waits of calls; a zero wait records nothing."""
+    metrics = Metrics()
+    metrics.record_wait("pending_transcriptions", 0.25, "stt.transcribe")
+    metrics.record_wait("pending_transcriptions", 0.5)
+    metrics.record_wait("pending_transcriptions", 0.0)
+    assert metrics.snapshot().waits == {"pending_transcriptions": 0.75}
+
+
+def test_exporting_sinks_count_a_wait_between_calls() -> None:
+    """Prometheus counts it with empty method and route; OpenTelemetry with its reason and
+    operation."""
+    registry = CollectorRegistry()
+    reader = InMemoryMetricReader()
+    metrics = Metrics(PrometheusMetrics(registry), OpenTelemetryMetrics(MeterProvider([reader])))
+    metrics.record_wait("pending_transcriptions", 1.5, "stt.transcribe")
+    labels = {"method": "", "route": "", "reason": "pending_transcriptions"}
+    assert registry.get_sample_value("soniox_client_wait_seconds_total", labels) == 1.5
+    data = reader.get_metrics_data()
+    assert data is not None
+    (waits,) = [
+        m
+        for rm in data.resource_metrics
+        for sm in rm.scope_metrics
+        for m in sm.metrics
+        if m.name == "soniox.client.wait"
+    ]
+    (point,) = waits.data.data_points  # type: ignore[attr-defined]
+    assert point.value == 1.5
+    assert dict(point.attributes) == {
+        "soniox.wait.reason": "pending_transcriptions",
+        "soniox.operation": "stt.transcribe",
+    }

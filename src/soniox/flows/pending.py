@@ -20,12 +20,15 @@ import attrs
 from soniox.config import SonioxConfig
 from soniox.errors import RateLimitWaitError
 from soniox.middleware import Flow, get_clock
+from soniox.middleware.metrics import find_metrics
 from soniox.middleware.observe import wait
 from soniox.middleware.state import quota_state_for, shared_lease, shared_release
 from soniox.shared import SharedState
 from soniox.types import Transcription, TranscriptionStatus
 
-__all__ = ["PENDING", "PendingQuota", "pending_quota_for"]
+from .protocol import ApiClient
+
+__all__ = ["PENDING", "PendingQuota", "pending_quota_for", "pending_quota_of"]
 
 PENDING = "pending_transcriptions"
 
@@ -38,10 +41,20 @@ class PendingQuota:
     scope: str
     limit: int
     ttl_s: float
+    report: Callable[[str, float], None] | None = attrs.field(default=None, eq=False)
+    """Told the seconds an acquire waited (``Metrics.record_wait``): waits between calls."""
 
     def acquire(self, holder: str, deadline: float | None) -> Flow[None]:
         """Lease a slot for ``holder``, waiting for one (not past ``deadline``)."""
         clock = yield from get_clock()
+        started = clock.now()
+        try:
+            yield from self._acquire(holder, deadline, clock.now)
+        finally:
+            if self.report is not None:
+                self.report(PENDING, clock.now() - started)
+
+    def _acquire(self, holder: str, deadline: float | None, now: Callable[[], float]) -> Flow[None]:
         while True:
             grant = yield from shared_lease(
                 self.state, self.scope, PENDING, holder, self.limit, self.ttl_s
@@ -49,13 +62,13 @@ class PendingQuota:
             if grant.granted:
                 return
             pause = min(grant.wait_s, 1.0)
-            if deadline is not None and clock.now() + pause >= deadline:
+            if deadline is not None and now() + pause >= deadline:
                 raise RateLimitWaitError(
                     f"all {self.limit} pending-transcription slots of the key are taken, past "
                     "the call's deadline: failing now instead of waiting",
                     wait=grant.wait_s,
                     limit=PENDING,
-                    timeout=max(0.0, deadline - clock.now()),
+                    timeout=max(0.0, deadline - now()),
                 )
             yield from wait(max(pause, 0.05), PENDING)  # a wait observers see by its reason
 
@@ -85,10 +98,21 @@ class PendingQuota:
         return keep
 
 
-def pending_quota_for(config: SonioxConfig) -> PendingQuota | None:
-    """The pending-transcription quota a config asks for (None: unchecked)."""
+def pending_quota_for(
+    config: SonioxConfig, report: Callable[[str, float], None] | None = None
+) -> PendingQuota | None:
+    """The pending-transcription quota a config asks for (None: unchecked); ``report`` hears
+    the seconds each acquire waited."""
     limit = config.pending_transcriptions_limit
     if limit is None:
         return None
     state, scope = quota_state_for(config)
-    return PendingQuota(state, scope, limit, config.pending_lease_ttl)
+    return PendingQuota(state, scope, limit, config.pending_lease_ttl, report)
+
+
+def pending_quota_of(client: ApiClient) -> PendingQuota | None:
+    """:func:`pending_quota_for` the client's config, its waits reported to the client's
+    metrics (``snapshot().waits["pending_transcriptions"]``)."""
+    if client.config.pending_transcriptions_limit is None:
+        return None
+    return pending_quota_for(client.config, find_metrics(client.stack).record_wait)

@@ -45,7 +45,7 @@ from soniox.types import File, Transcription, TranscriptionStatus, Transcription
 from .effects import shielded
 from .files import delete_file_flow, find_files_flow, upload_flow
 from .payload import build_payload, check_one_source
-from .pending import pending_quota_for
+from .pending import pending_quota_of
 from .polling import PollingPolicy
 from .protocol import ApiClient
 from .reconcile import persist_flow
@@ -282,7 +282,7 @@ def transcribe_flow(
         wait = True
     state = _Progress(reference, client_reference_id is None)
     transcript: TranscriptionTranscript | None = None
-    quota = pending_quota_for(client.config)
+    quota = pending_quota_of(client)
     leased = False
     try:
         if file is not None:

@@ -52,7 +52,7 @@ from .checks import id_path
 from .deletion import delete_resource_flow
 from .files import delete_file_flow
 from .pages import Listing, PageFlow, all_items_flow, list_page_flow, page_walker
-from .pending import pending_quota_for
+from .pending import pending_quota_of
 from .polling import (
     Phase,
     PollingPolicy,
@@ -464,7 +464,7 @@ def wait_flow(
         )
     rates = processing_rates if rates is None else rates
     rng = _RNG if rng is None else rng
-    if after_poll is None and (quota := pending_quota_for(client.config)) is not None:
+    if after_poll is None and (quota := pending_quota_of(client)) is not None:
         after_poll = quota.keeper()  # the job's pending slot, whoever created it
     key = str(client.config.base_url)  # the clients resolve it (with_environment)
     clock = yield from get_clock()

@@ -19,13 +19,20 @@ they hear every lookup (below) and see hits as fast calls.
 **Storage.** :class:`CacheStore` is the small interface a backend implements — ``get``, ``put``
 (refused if anything was invalidated since the lookup: a GET that raced a DELETE never stores
 the old state), ``invalidate(tags)``, ``clear``, ``usage`` — over values that hold no live
-object (:class:`CachedResponse`: status, headers, body bytes, times, tags), so a Redis backend
-(planned: immutable transcripts, bounded by bytes) can serialise them. The methods are called
+object (:class:`CachedResponse`: status, headers, body bytes, times, tags). The methods are called
 synchronously from the thread that drives the request (or that iterates a streamed body); a
 networked backend keeps them short (its own pool, timeouts). :class:`MemoryStore` is the
 in-process one: an LRU bounded in bytes — body, headers, URL and a per-entry overhead — so a
 flood of distinct URLs evicts the least recently used instead of growing; a body larger than
 ``max_entry_bytes`` is never kept.
+
+**A shared tier.** Answers that never change — a completed job's transcript — can also live in
+Redis for every process on the key (:class:`~soniox.shared.RedisCache`, bounded in bytes, LRU;
+``SonioxConfig.cache_shared_max_bytes``): a miss here looks there before the server, a hit there
+is kept here too, a fetched answer is put there, and a write on the item drops it there as well.
+Those round trips are :class:`SharedCacheCall` effects, so the async client awaits them; a
+streamed body is put once it has arrived whole. Names are :func:`~.cache_policy.shared_name`
+digests, the same in every process; a Redis that is away is only a miss.
 
 **Answers.** A hit is a fresh :class:`~soniox.transport.Response` every time (its own object,
 ``request`` the asking one, an ``Age`` header), sharing the immutable body bytes. A streamed
@@ -62,11 +69,12 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
-from typing import Final, Protocol, TypeAlias
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from typing import Any, Final, Protocol, TypeAlias
 from urllib.parse import urlsplit
 
 import attrs
+import msgspec
 
 from soniox.config import DEFAULT_BASE_URL, SonioxConfig
 from soniox.errors import ClientValidationError
@@ -81,11 +89,14 @@ from soniox.middleware.cache_policy import (
     request_directives,
     request_key,
     route_of,
+    shared_name,
     ttl_for,
 )
-from soniox.middleware.engine import CallNext, Flow, get_clock
+from soniox.middleware.engine import CallNext, Effect, Flow, get_clock
 from soniox.middleware.observe import cache_lookup
-from soniox.transport.base import Clock
+from soniox.middleware.state import shared_state_for
+from soniox.shared import BlobLookup, RedisCache, RedisState, SharedCacheUsage
+from soniox.transport.base import Clock, Transport
 from soniox.transport.request import Headers, Request
 from soniox.transport.response import Response, ResponseNotReadError
 
@@ -99,6 +110,8 @@ __all__ = [
     "MemoryStore",
     "StoreUsage",
     "NO_CACHE",
+    "SHAREABLE_RULES",
+    "SharedCacheCall",
     "ENTRY_OVERHEAD",
     "DEFAULT_MAX_BYTES",
     "DEFAULT_MAX_ENTRY_BYTES",
@@ -107,6 +120,9 @@ __all__ = [
 
 DEFAULT_MAX_BYTES: Final = 64 * 2**20
 DEFAULT_MAX_ENTRY_BYTES: Final = 8 * 2**20
+SHAREABLE_RULES: Final = frozenset({"transcripts", "files"})
+"""Route rules whose answers may go to the shared tier: items that never change once they exist
+(a completed job's transcript, a file's metadata), dropped by a write on the item."""
 ENTRY_OVERHEAD: Final = 1024
 """Bytes counted per entry on top of its body, headers and URL: the Python objects around them
 (measured: ~0.9 KiB for a small answer), so many tiny entries are bounded too."""
@@ -180,6 +196,33 @@ class CachedResponse:
             f"CachedResponse({self.status}, {len(self.content)} bytes, ttl={self.ttl:g}s, "
             f"tags={list(self.tags)})"
         )
+
+    def encode(self) -> bytes:
+        """The entry as the shared tier keeps it (MessagePack; times are the tier's own)."""
+        return msgspec.msgpack.encode(
+            (_WIRE_VERSION, self.status, self.headers.items, self.content, self.http_version)
+        )
+
+    @classmethod
+    def decode(
+        cls, blob: bytes, *, now: float, age: float, ttl_left: float, tags: tuple[str, ...]
+    ) -> CachedResponse:
+        """An entry the shared tier returned, ``age`` seconds old with ``ttl_left`` to go
+        (ValueError if the blob is not one this version wrote)."""
+        try:
+            wire = msgspec.msgpack.decode(blob, type=_Wire)
+        except msgspec.DecodeError as error:
+            raise ValueError(f"not a shared cache entry: {error}") from None
+        version, status, items, content, http_version = wire
+        if version != _WIRE_VERSION:
+            raise ValueError(f"shared cache entry of version {version}")
+        headers = Headers(tuple((name, value) for name, value in items))
+        size = len(content) + sum(len(n) + len(v) for n, v in items) + ENTRY_OVERHEAD
+        return cls(status, headers, content, http_version, now - age, age + ttl_left, tags, size)
+
+
+_WIRE_VERSION: Final = 1
+_Wire: TypeAlias = tuple[int, int, list[tuple[str, str]], bytes, str]
 
 
 @attrs.frozen
@@ -375,6 +418,10 @@ class CacheStats:
     evictions: int = 0
     expired: int = 0
     invalidated: int = 0
+    shared_hits: int = 0
+    """Hits served by the shared tier (counted in ``hits`` too): another process fetched it."""
+    shared_stores: int = 0
+    """Answers this process put in the shared tier."""
 
     @property
     def hit_ratio(self) -> float:
@@ -394,6 +441,10 @@ class CacheHandle(Protocol):
 
     def clear(self) -> None: ...
 
+    def shared_usage(self) -> SharedCacheUsage | None:
+        """What the shared tier holds (all processes), None without one."""
+        ...
+
 
 class DisabledCache:
     """``client.cache`` when the stack has no ``cache``: zero stats, ``clear()`` does nothing."""
@@ -408,6 +459,9 @@ class DisabledCache:
 
     def clear(self) -> None:
         """Nothing to clear."""
+
+    def shared_usage(self) -> SharedCacheUsage | None:
+        return None
 
     def __repr__(self) -> str:
         return "DisabledCache()"
@@ -427,8 +481,38 @@ def find_cache(middleware: Iterable[object]) -> CacheHandle:
 # --- the middleware --------------------------------------------------------------------------------
 
 
+@attrs.frozen
+class SharedCacheCall(Effect):
+    """A shared-tier operation as an effect: the sync driver calls ``call``, the async one
+    awaits ``acall``, so a Redis round trip never blocks an event loop."""
+
+    call: Callable[[], Any] = attrs.field(eq=False)
+    acall: Callable[[], Awaitable[Any]] = attrs.field(eq=False)
+    what: str = ""
+
+    def run(self, transport: Transport) -> Any:
+        return self.call()
+
+    async def arun(self, transport: Transport) -> Any:
+        return await self.acall()
+
+
+@attrs.frozen
+class _Share:
+    """Where a miss's answer goes in the shared tier: its name and the lookup's generation."""
+
+    tier: RedisCache = attrs.field(eq=False)
+    name: str
+    generation: str
+
+
 class Cache:
-    """Serves fresh kept answers, keeps new ones as the rules allow, drops them on writes."""
+    """Serves fresh kept answers, keeps new ones as the rules allow, drops them on writes.
+
+    With a ``shared`` tier (:class:`~soniox.shared.RedisCache`), answers of ``shared_rules``
+    (a completed job's transcript) a process does not hold are looked up there before going to
+    the server, and put there when fetched: a fleet of workers asks for each once.
+    """
 
     name = "cache"
 
@@ -441,25 +525,48 @@ class Cache:
         max_entry_bytes: int = DEFAULT_MAX_ENTRY_BYTES,
         base_path: str = "/v1",
         hasher: CredentialHasher | None = None,
+        shared: RedisCache | None = None,
+        shared_rules: Iterable[str] = ("transcripts",),
     ) -> None:
         """``store`` (default: a :class:`MemoryStore` of ``max_bytes``); ``rules``: the TTLs;
         ``max_entry_bytes``: the largest body kept, streamed or not; ``base_path``: the API's
-        path prefix, stripped before routes are matched."""
+        path prefix, stripped before routes are matched; ``shared``: a tier shared by
+        processes for the routes of ``shared_rules`` (of :data:`SHAREABLE_RULES`)."""
         max_bytes = _byte_count("Cache", "max_bytes", max_bytes)
         self.max_entry_bytes = _byte_count("Cache", "max_entry_bytes", max_entry_bytes)
         self.store: CacheStore = store if store is not None else MemoryStore(max_bytes)
         self.rules = rules if rules is not None else CacheRules()
         self.base_path = base_path
         self._hasher = hasher if hasher is not None else DEFAULT_HASHER
+        shared_rules = frozenset(shared_rules)
+        if not shared_rules <= SHAREABLE_RULES:
+            raise ClientValidationError(
+                f"Cache.shared_rules may name {sorted(SHAREABLE_RULES)}, "
+                f"got {sorted(shared_rules)}",
+                field="shared_rules",
+            )
+        self.shared_tier = shared
+        self.shared_rules = shared_rules
+        self._shared_collections = frozenset(
+            "transcriptions" if rule == "transcripts" else "files" for rule in shared_rules
+        )
         self._lock = threading.Lock()
         self._hits = 0
         self._misses = 0
         self._bypassed = 0
         self._stores = 0
+        self._shared_hits = 0
+        self._shared_stores = 0
+
+    @property
+    def shared(self) -> RedisState | None:
+        """The shared state the tier lives on (its fallbacks show in the client's metrics)."""
+        return None if self.shared_tier is None else self.shared_tier.state
 
     @classmethod
     def from_config(cls, config: SonioxConfig) -> Cache:
-        """The cache ``config``'s ``cache_*`` knobs describe (the registry's ``cache``)."""
+        """The cache ``config``'s ``cache_*`` knobs describe (the registry's ``cache``); with
+        ``cache_shared_max_bytes``, a shared tier on ``shared_state``'s Redis."""
         return cls(
             rules=CacheRules(
                 models=config.cache_ttl_models,
@@ -471,6 +578,7 @@ class Cache:
             max_bytes=config.cache_max_bytes,
             max_entry_bytes=config.cache_max_entry_bytes,
             base_path=urlsplit(config.base_url or DEFAULT_BASE_URL).path,
+            shared=_shared_tier_for(config),
         )
 
     # --- the request path ------------------------------------------------------------------
@@ -490,6 +598,7 @@ class Cache:
         clock = yield from get_clock()
         store = self.store
         generation = store.generation
+        share: _Share | None = None
         if serve:
             entry = store.get(key, clock.now())
             if entry is not None:
@@ -497,6 +606,17 @@ class Cache:
                     self._hits += 1
                 yield from cache_lookup(hit=True)
                 return entry.response(request, clock.now())
+            tier = self.shared_tier
+            if tier is not None and route.rule in self.shared_rules:
+                name = shared_name(request)
+                lookup: BlobLookup = yield SharedCacheCall(
+                    lambda: tier.get(name), lambda: tier.aget(name), "get"
+                )
+                entry = self._shared_hit(key, route, lookup, clock, generation)
+                if entry is not None:
+                    yield from cache_lookup(hit=True)
+                    return entry.response(request, clock.now())
+                share = _Share(tier, name, lookup.generation)
         with self._lock:
             self._misses += 1
         yield from cache_lookup(hit=False)
@@ -506,23 +626,72 @@ class Cache:
         try:
             content = response.content
         except ResponseNotReadError:
-            return self._tee(
-                response, lambda body: self._keep(key, route, response, body, clock, generation)
+            return self._tee(response, key, route, clock, generation, share)
+        entry = self._keep(key, route, response, content, clock, generation)
+        if entry is not None and share is not None:
+            shared, kept = share, entry
+            yield SharedCacheCall(
+                lambda: self.put_shared(shared, kept), lambda: self.aput_shared(shared, kept), "put"
             )
-        self._keep(key, route, response, content, clock, generation)
         return response
+
+    def _shared_hit(
+        self, key: CacheKey, route: Route, lookup: BlobLookup, clock: Clock, generation: int
+    ) -> CachedResponse | None:
+        """The entry the shared tier answered (kept here too), else None."""
+        hit = lookup.hit
+        if hit is None:
+            return None
+        try:
+            entry = CachedResponse.decode(
+                hit.value, now=clock.now(), age=hit.age_s, ttl_left=hit.ttl_left_s, tags=route.tags
+            )
+        except ValueError:
+            return None  # another version's entry: fetched again, and replaced
+        with self._lock:
+            self._hits += 1
+            self._shared_hits += 1
+        if len(entry.content) <= self.max_entry_bytes:
+            self.store.put(key, entry, generation=generation)
+        return entry
 
     def _write(self, request: Request, call_next: CallNext) -> Flow[Response]:
         """A write: its resource's entries go before it is sent and again once it answered
-        (a GET that raced it may have kept the old state meanwhile)."""
+        (a GET that raced it may have kept the old state meanwhile) — here and, for an item
+        the shared tier may hold, there too."""
         tags = invalidation_tags(route_of(request.url.path, self.base_path))
         if not tags:
             return (yield from call_next(request))
-        self.store.invalidate(tags)
+        yield from self._invalidate(tags)
         try:
-            return (yield from call_next(request))
-        finally:
-            self.store.invalidate(tags)
+            response = yield from call_next(request)
+        except Exception:
+            yield from self._invalidate(tags)
+            raise
+        except BaseException:
+            self.store.invalidate(tags)  # closed or cancelled: no more effects
+            raise
+        yield from self._invalidate(tags)
+        return response
+
+    def _invalidate(self, tags: tuple[str, ...]) -> Flow[None]:
+        self.store.invalidate(tags)
+        tier = self.shared_tier
+        if tier is None:
+            return
+        shared_tags = self._shared_tags(tags)
+        if shared_tags:
+            yield SharedCacheCall(
+                lambda: tier.invalidate(shared_tags),
+                lambda: tier.ainvalidate(shared_tags),
+                "invalidate",
+            )
+
+    def _shared_tags(self, tags: tuple[str, ...]) -> tuple[str, ...]:
+        """The item tags among ``tags`` the shared tier may hold entries under."""
+        return tuple(
+            tag for tag in tags if "/" in tag and tag.split("/", 1)[0] in self._shared_collections
+        )
 
     def _keep(
         self,
@@ -532,29 +701,72 @@ class Cache:
         body: bytes,
         clock: Clock,
         generation: int,
-    ) -> None:
+    ) -> CachedResponse | None:
+        """Keep ``body`` here if the rules allow; the entry (None: not keepable)."""
         if len(body) > self.max_entry_bytes:
-            return
+            return None
         ttl = ttl_for(self.rules, route, response.status, response.headers, body)
         if ttl <= 0:
-            return
+            return None
         entry = CachedResponse.of(key, response, body, now=clock.now(), ttl=ttl, tags=route.tags)
         if self.store.put(key, entry, generation=generation):
             with self._lock:
                 self._stores += 1
+        return entry
 
-    def _tee(self, response: Response, keep: Callable[[bytes], None]) -> Response:
+    def put_shared(self, share: _Share, entry: CachedResponse) -> bool:
+        """Put ``entry`` in the shared tier where ``share`` says (True: kept)."""
+        stored = share.tier.put(
+            share.name,
+            entry.encode(),
+            ttl_s=entry.ttl,
+            tags=entry.tags,
+            generation=share.generation,
+        )
+        self._shared_stored(stored)
+        return stored
+
+    async def aput_shared(self, share: _Share, entry: CachedResponse) -> bool:
+        """:meth:`put_shared`, awaited."""
+        stored = await share.tier.aput(
+            share.name,
+            entry.encode(),
+            ttl_s=entry.ttl,
+            tags=entry.tags,
+            generation=share.generation,
+        )
+        self._shared_stored(stored)
+        return stored
+
+    def _shared_stored(self, stored: bool) -> None:
+        if stored:
+            with self._lock:
+                self._shared_stores += 1
+
+    def _tee(
+        self,
+        response: Response,
+        key: CacheKey,
+        route: Route,
+        clock: Clock,
+        generation: int,
+        share: _Share | None,
+    ) -> Response:
         """``response`` still streaming: the same chunks, a copy kept if the body fits."""
         length = response.headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > self.max_entry_bytes):
             return response
+
+        def keep(body: bytes) -> CachedResponse | None:
+            return self._keep(key, route, response, body, clock, generation)
+
         return Response(
             response.status,
             response.request,
             response.http_version,
             response.elapsed,
             headers=response.headers,
-            stream=_Tee(response, self.max_entry_bytes, keep),
+            stream=_Tee(response, self.max_entry_bytes, keep, self, share),
             on_close=response.close,
             on_aclose=response.aclose,
         )
@@ -579,18 +791,40 @@ class Cache:
                 evictions=usage.evictions,
                 expired=usage.expired,
                 invalidated=usage.invalidated,
+                shared_hits=self._shared_hits,
+                shared_stores=self._shared_stores,
             )
 
     def clear(self) -> None:
-        """Drop every entry (the counters stay)."""
+        """Drop every entry of this process (the counters stay; a shared tier is left to the
+        others: ``cache.shared_tier.clear()`` empties it for all)."""
         self.store.clear()
+
+    def shared_usage(self) -> SharedCacheUsage | None:
+        """What the shared tier holds (all processes), None without one."""
+        return None if self.shared_tier is None else self.shared_tier.usage()
 
     def __repr__(self) -> str:
         usage = self.store.usage()
+        shared = "" if self.shared_tier is None else f", shared={self.shared_tier!r}"
         return (
             f"Cache({usage.entries} entries, {usage.bytes}/{usage.max_bytes} bytes, "
-            f"max_entry_bytes={self.max_entry_bytes})"
+            f"max_entry_bytes={self.max_entry_bytes}{shared})"
         )
+
+
+def _shared_tier_for(config: SonioxConfig) -> RedisCache | None:
+    """The shared tier ``config`` asks for (``cache_shared_max_bytes`` on ``shared_state``)."""
+    if not config.cache_shared_max_bytes:
+        return None
+    found = shared_state_for(config)
+    if found is None or not isinstance(found[0], RedisState):
+        raise ClientValidationError(
+            "SonioxConfig.cache_shared_max_bytes needs shared_state: a redis:// URL or a "
+            "soniox.shared.RedisState",
+            field="cache_shared_max_bytes",
+        )
+    return RedisCache(found[0], max_bytes=config.cache_shared_max_bytes)
 
 
 class _Collector:
@@ -619,30 +853,43 @@ class _Collector:
 
 class _Tee:
     """A streamed body passed through chunk by chunk; ``keep`` gets a copy once it arrived
-    whole within ``limit`` bytes. Stopped early or broken off, nothing is kept."""
+    whole within ``limit`` bytes (and the shared tier, if ``share``). Stopped early or broken
+    off, nothing is kept."""
 
-    __slots__ = ("_keep", "_limit", "_source")
+    __slots__ = ("_cache", "_keep", "_limit", "_share", "_source")
 
-    def __init__(self, source: Response, limit: int, keep: Callable[[bytes], None]) -> None:
+    def __init__(
+        self,
+        source: Response,
+        limit: int,
+        keep: Callable[[bytes], CachedResponse | None],
+        cache: Cache,
+        share: _Share | None,
+    ) -> None:
         self._source = source
         self._limit = limit
         self._keep = keep
+        self._cache = cache
+        self._share = share
 
     def __iter__(self) -> Iterator[bytes]:
         collector = _Collector(self._limit)
         for chunk in self._source.iter_bytes():
             collector.add(chunk)
             yield chunk
-        self._done(collector)
+        entry = self._done(collector)
+        if entry is not None and self._share is not None:
+            self._cache.put_shared(self._share, entry)
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         collector = _Collector(self._limit)
         async for chunk in self._source.aiter_bytes():
             collector.add(chunk)
             yield chunk
-        self._done(collector)
+        entry = self._done(collector)
+        if entry is not None and self._share is not None:
+            await self._cache.aput_shared(self._share, entry)
 
-    def _done(self, collector: _Collector) -> None:
+    def _done(self, collector: _Collector) -> CachedResponse | None:
         body = collector.body()
-        if body is not None:
-            self._keep(body)
+        return None if body is None else self._keep(body)

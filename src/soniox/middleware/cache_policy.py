@@ -37,9 +37,9 @@ skips the lookup, ``no-store`` also skips keeping the answer (pass it with
 request's credential-bearing headers (``Authorization``, ``X-Api-Key`` … — whatever
 :func:`~soniox.transport.request.is_credential_header` says). Two API keys never share an
 entry, and the key itself is never stored: the digest is computed as the request passes, with a
-secret drawn once per process (:class:`CredentialHasher`), so even a store that leaves the
-process (the planned Redis backend, which will pass a shared secret) cannot be used to confirm a
-guessed key offline.
+secret drawn once per process (:class:`CredentialHasher`), so the in-process store cannot be used
+to confirm a guessed key. The shared tier (Redis) names its entries by :func:`shared_name`, a
+digest every process computes alike (:data:`SHARED_HASHER`): it never holds the key either.
 
 **Invalidation.** Entries carry *tags*: an item's answers ``files/{id}`` or
 ``transcriptions/{id}`` (status and transcript alike), a collection's answers (listings,
@@ -72,6 +72,8 @@ __all__ = [
     "WRITE_METHODS",
     "request_key",
     "route_of",
+    "SHARED_HASHER",
+    "shared_name",
     "cache_control",
     "request_directives",
     "response_ttl",
@@ -194,6 +196,22 @@ class CacheKey:
 
     def __repr__(self) -> str:
         return redact(f"CacheKey({self.method} {self.url}, credential={self.credential[:8]}…)")
+
+
+SHARED_HASHER: Final = CredentialHasher(secret=b"soniox shared cache tier, v1")
+"""The credential digest of the shared tier: every process must compute the same one without
+being configured, so its key is fixed — a domain-separated hash, like the shared state's
+scopes. It hides the credential; it does not make guessing one harder (API keys are long random
+strings, which is what protects them)."""
+
+
+def shared_name(request: Request) -> str:
+    """The name of ``request``'s answer in the shared tier: a digest of method, URL and
+    credential (:data:`SHARED_HASHER`), the same in every process."""
+    key = SHARED_HASHER.key_of(request)
+    return hashlib.blake2b(
+        f"{key.method} {key.url} {key.credential}".encode(), digest_size=16
+    ).hexdigest()
 
 
 def request_key(request: Request, hasher: CredentialHasher = DEFAULT_HASHER) -> CacheKey:

@@ -52,6 +52,7 @@ __all__ = [
     "AttemptRecord",
     "CallRecord",
     "OperationRecord",
+    "WaitRecord",
     "MetricsSink",
     "Metrics",
     "MemoryMetrics",
@@ -134,6 +135,18 @@ class OperationRecord:
 
 
 @attrs.frozen
+class WaitRecord:
+    """A wait outside any call — between the calls of an operation, such as a transcription
+    waiting for one of the key's pending slots before its create. Given to the sinks that have
+    ``record_wait`` (the built-in ones do); it adds to the waits of ``reason``."""
+
+    reason: str
+    seconds: float
+    operation: str | None = None
+    """The operation it delayed (``stt.transcribe``), when known."""
+
+
+@attrs.frozen
 class RealtimeSessionRecord:
     """One realtime session, at its end: what the ``observe`` link of the realtime chain
     measured. Given to the sinks that have ``record_realtime`` (the built-in ones do; a sink
@@ -206,11 +219,8 @@ class Metrics:
         self._on_attempt = _handlers(self._targets, "record_attempt")
         self._on_call = _handlers(self._targets, "record_call")
         self._on_operation = _handlers(self._targets, "record_operation")
-        self._on_realtime: _Handlers = tuple(
-            (handle, guard)
-            for sink, guard in self._targets
-            if callable(handle := getattr(sink, "record_realtime", None))
-        )
+        self._on_realtime = _optional_handlers(self._targets, "record_realtime")
+        self._on_wait = _optional_handlers(self._targets, "record_wait")
         self._timer = timer
         self._pool: PoolSource | None = None
         self.shared_states: tuple[object, ...] = ()
@@ -235,6 +245,12 @@ class Metrics:
         """A realtime session's record, to every sink that takes one (``record_realtime``):
         realtime sessions report through the same sinks as the REST calls."""
         _emit(self._on_realtime, record)
+
+    def record_wait(self, reason: str, seconds: float, operation: str | None = None) -> None:
+        """A wait outside any call (a pending slot before a create), to every sink that takes
+        one (``record_wait``): it shows in the snapshot's ``waits`` like a call's."""
+        if seconds > 0 and self._on_wait:
+            _emit(self._on_wait, WaitRecord(reason, seconds, operation))
 
     def bind_pool(self, source: PoolSource) -> None:
         """Where connection statistics come from (``transport.pool_stats``): the client binds
@@ -302,6 +318,15 @@ _Handlers = tuple[tuple[Callable[[Any], None], Guard], ...]
 def _handlers(targets: tuple[tuple[MetricsSink, Guard], ...], method: str) -> _Handlers:
     """Each sink's ``method``, bound once, with the sink's guard."""
     return tuple((getattr(sink, method), guard) for sink, guard in targets)
+
+
+def _optional_handlers(targets: tuple[tuple[Any, Guard], ...], method: str) -> _Handlers:
+    """The bound ``method`` of each sink that has it (a sink of your own may leave it out)."""
+    return tuple(
+        (handle, guard)
+        for sink, guard in targets
+        if callable(handle := getattr(sink, method, None))
+    )
 
 
 def _emit(handlers: _Handlers, record: object) -> None:
@@ -769,10 +794,16 @@ class MemoryMetrics:
             self._durations: deque[float] = deque(maxlen=self.window)
             self._connections: Counter[str] = Counter()
             self._realtime = _RealtimeTally(self.window)
+            self._waits_between: dict[str, float] = {}
 
     def record_realtime(self, record: RealtimeSessionRecord) -> None:
         with self._lock:
             self._realtime.add(record)
+
+    def record_wait(self, record: WaitRecord) -> None:
+        with self._lock:
+            waits = self._waits_between
+            waits[record.reason] = waits.get(record.reason, 0.0) + record.seconds
 
     def _tally(self, method: str, route: str) -> _RouteTally:
         tally = self._routes.get((method, route))
@@ -844,7 +875,7 @@ class MemoryMetrics:
             everything = Latency.of(self._durations)
             connections = dict(self._connections)
             realtime = self._realtime.metrics()
-        waits: dict[str, float] = {}
+            waits = dict(self._waits_between)
         for route in routes.values():
             for reason, seconds in route.waits.items():
                 waits[reason] = waits.get(reason, 0.0) + seconds

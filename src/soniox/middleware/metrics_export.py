@@ -11,7 +11,8 @@ Prometheus (extra ``prometheus``), labels ``method`` / ``route`` / ``status`` / 
 - ``soniox_client_requests_total``, ``soniox_client_request_duration_seconds`` — per call;
 - ``soniox_client_attempts_total`` (+ ``connection`` new / reused),
   ``soniox_client_attempt_duration_seconds`` — per request on the wire;
-- ``soniox_client_retries_total``, ``soniox_client_wait_seconds_total`` (``reason``),
+- ``soniox_client_retries_total``, ``soniox_client_wait_seconds_total`` (``reason``; a wait
+  between calls — a pending-transcription slot — has empty ``method`` and ``route``),
   ``soniox_client_cache_lookups_total`` (``result``), ``soniox_client_dedup_joins_total``;
 - ``soniox_client_operation_duration_seconds`` (``operation``, ``outcome``);
 - ``soniox_client_pool_connections`` (``lane``, ``state`` open / idle) and
@@ -45,6 +46,7 @@ from soniox.middleware.metrics import (
     OperationRecord,
     PoolSource,
     RealtimeSessionRecord,
+    WaitRecord,
 )
 from soniox.transport.httpcore_transport import PoolStats
 
@@ -315,6 +317,9 @@ class PrometheusMetrics:
     def record_operation(self, record: OperationRecord) -> None:
         self._f.operations.labels(record.name, record.outcome).observe(record.duration_s)
 
+    def record_wait(self, record: WaitRecord) -> None:
+        self._f.waits.labels("", "", record.reason).inc(record.seconds)
+
     def record_realtime(self, record: RealtimeSessionRecord) -> None:
         f = self._f
         f.realtime_sessions.labels(record.outcome).inc()
@@ -504,6 +509,12 @@ class OpenTelemetryMetrics:
         if record.error_type is not None:
             attributes["error.type"] = record.error_type
         self._i.operation_duration.record(record.duration_s, attributes)
+
+    def record_wait(self, record: WaitRecord) -> None:
+        attributes = {"soniox.wait.reason": record.reason}
+        if record.operation is not None:
+            attributes["soniox.operation"] = record.operation
+        self._i.waits.add(record.seconds, attributes)
 
     def record_realtime(self, record: RealtimeSessionRecord) -> None:
         i = self._i

@@ -153,6 +153,11 @@ class RedisState:
         """Whether calls go to Redis now (False while a failure's ``retry_s`` runs)."""
         return self._clock() >= self._down_until
 
+    @property
+    def client(self) -> Any:
+        """The sync redis-py client (for structures beside the limits: the shared cache)."""
+        return self._redis
+
     def key(self, scope: str, kind: str, name: str) -> str:
         return f"{self.prefix}:{scope}:{kind}:{name}"
 
@@ -331,6 +336,31 @@ class RedisState:
 
     def _ascripts(self) -> dict[str, Any]:
         return self._for_loop()[1]
+
+    # --- for other structures on the same server (the shared cache tier) ----------------------
+    def script(self, name: str, body: str) -> Any:
+        """A Lua script registered once on the sync client (called ``(keys=, args=)``)."""
+        found = self._scripts.get(name)
+        if found is None:
+            found = self._scripts[name] = self._redis.register_script(body)
+        return found
+
+    def ascript(self, name: str, body: str) -> Any:
+        """:meth:`script` on this event loop's asyncio client (awaited)."""
+        scripts = self._ascripts()
+        found = scripts.get(name)
+        if found is None:
+            found = scripts[name] = self._aredis().register_script(body)
+        return found
+
+    def run(self, remote: Callable[[], T], local: Callable[[], T]) -> T:
+        """``remote()`` against Redis under this state's timeout and failure policy, else
+        ``local()`` (a fallback: counted, warned once; raises under ``fail_closed``)."""
+        return self._call(remote, local)
+
+    async def arun(self, remote: Callable[[], Awaitable[T]], local: Callable[[], T]) -> T:
+        """:meth:`run` for asyncio."""
+        return await self._acall(remote, local)
 
     # --- failure handling ---------------------------------------------------------------------
     def _call(self, remote: Callable[[], T], local: Callable[[], T]) -> T:
