@@ -4,6 +4,7 @@ in one client or in several sharing Redis, never meets the server's 429."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +14,7 @@ import redis
 
 import soniox.data
 from redis_support import RedisServer
-from soniox.client import SonioxClient
+from soniox.client import AsyncSonioxClient, SonioxClient
 from soniox.config import SonioxConfig
 from soniox.emulator import Emulator
 from soniox.errors import RateLimitWaitError
@@ -49,6 +50,16 @@ def refused_creates(emu: Emulator) -> int:
         for entry in emu.journal.entries(path="/v1/transcriptions", method="POST")
         if entry.status == 429
     )
+
+
+def hold_every_slot(config: SonioxConfig, seconds: float) -> None:
+    """Lease all the key's pending slots to holders elsewhere, for ``seconds``."""
+    quota = pending_quota_for(config)
+    assert quota is not None
+    for i in range(quota.limit):
+        assert quota.state.lease(
+            quota.scope, PENDING, f"elsewhere-{i}", limit=quota.limit, ttl_s=seconds
+        ).granted
 
 
 def test_a_batch_wider_than_the_pending_limit_meets_no_429() -> None:
@@ -90,14 +101,44 @@ def test_two_clients_share_the_pending_slots_through_redis(server: RedisServer) 
         assert held == 0
 
 
+def test_async_clients_share_the_pending_slots_through_redis(server: RedisServer) -> None:
+    """Two async clients, 4 items each, on a limit of 3 shared through Redis (leases awaited,
+    not blocking the loop): every item done, no 429, the waits in the metrics, no slot held."""
+    redis.Redis.from_url(server.url).flushall()
+    with Emulator(max_pending_transcriptions=3, **SLOW_START) as emu:
+
+        async def scenario() -> tuple[list[list[object]], float]:
+            configs = [client_for(emu, 3, server.url).config for _ in range(2)]
+            hold_every_slot(configs[0], 0.5)  # so every item waits, however fast uploads are
+            async with (
+                AsyncSonioxClient(config=configs[0]) as first,
+                AsyncSonioxClient(config=configs[1]) as second,
+            ):
+                batches = await asyncio.gather(
+                    *(c.stt.transcribe_many([AUDIO] * 4, concurrency=4) for c in (first, second))
+                )
+                waited = sum(c.metrics.snapshot().waits.get(PENDING, 0.0) for c in (first, second))
+            return [[r.error for r in batch] for batch in batches], waited
+
+        outcomes, waited = asyncio.run(scenario())
+        assert outcomes == [[None] * 4, [None] * 4]
+        assert refused_creates(emu) == 0
+        assert waited >= 8 * 0.3
+        held = redis.Redis.from_url(server.url).zcard(
+            f"soniox:{scope_of(emu.api_key)}:lease:{PENDING}"
+        )
+        assert held == 0
+
+
 def test_the_time_spent_waiting_for_slots_shows_in_the_clients_metrics() -> None:
     """A batch that had to wait for pending slots reports those seconds as waits of reason
     pending_transcriptions in client.metrics.snapshot()."""
     with Emulator(max_pending_transcriptions=2, **SLOW_START) as emu:
         client = client_for(emu, 2)
+        hold_every_slot(client.config, 0.5)  # so every item waits, however fast uploads are
         results = client.stt.transcribe_many([AUDIO] * 6, concurrency=6)
         assert [r.error for r in results] == [None] * 6
-        assert client.metrics.snapshot().waits.get(PENDING, 0.0) > 0.3
+        assert client.metrics.snapshot().waits.get(PENDING, 0.0) >= 6 * 0.3
 
 
 def test_waiting_for_a_slot_respects_the_calls_deadline() -> None:
