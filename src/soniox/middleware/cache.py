@@ -95,7 +95,7 @@ from soniox.middleware.cache_policy import (
 from soniox.middleware.engine import CallNext, Effect, Flow, get_clock
 from soniox.middleware.observe import cache_lookup
 from soniox.middleware.state import shared_state_for
-from soniox.shared import BlobLookup, RedisCache, RedisState, SharedCacheUsage
+from soniox.shared import BlobLookup, RedisCache, RedisState, StoreUsage
 from soniox.transport.base import Clock, Transport
 from soniox.transport.request import Headers, Request
 from soniox.transport.response import Response, ResponseNotReadError
@@ -223,21 +223,6 @@ class CachedResponse:
 
 _WIRE_VERSION: Final = 1
 _Wire: TypeAlias = tuple[int, int, list[tuple[str, str]], bytes, str]
-
-
-@attrs.frozen
-class StoreUsage:
-    """What a store holds and has dropped."""
-
-    entries: int = 0
-    bytes: int = 0
-    max_bytes: int = 0
-    evictions: int = 0
-    """Entries dropped to stay within ``max_bytes`` (least recently used first)."""
-    expired: int = 0
-    """Entries found past their TTL (and dropped)."""
-    invalidated: int = 0
-    """Entries dropped by writes (POST / PUT / PATCH / DELETE) on their resource."""
 
 
 class CacheStore(Protocol):
@@ -441,7 +426,7 @@ class CacheHandle(Protocol):
 
     def clear(self) -> None: ...
 
-    def shared_usage(self) -> SharedCacheUsage | None:
+    def shared_usage(self) -> StoreUsage | None:
         """What the shared tier holds (all processes), None without one."""
         ...
 
@@ -460,7 +445,7 @@ class DisabledCache:
     def clear(self) -> None:
         """Nothing to clear."""
 
-    def shared_usage(self) -> SharedCacheUsage | None:
+    def shared_usage(self) -> StoreUsage | None:
         return None
 
     def __repr__(self) -> str:
@@ -504,6 +489,11 @@ class _Share:
     tier: RedisCache = attrs.field(eq=False)
     name: str
     generation: str
+
+    def put_of(self, entry: CachedResponse) -> tuple[str, bytes, dict[str, Any]]:
+        """The tier's ``put`` arguments for ``entry``."""
+        terms = {"ttl_s": entry.ttl, "tags": entry.tags, "generation": self.generation}
+        return self.name, entry.encode(), terms
 
 
 class Cache:
@@ -716,32 +706,19 @@ class Cache:
 
     def put_shared(self, share: _Share, entry: CachedResponse) -> bool:
         """Put ``entry`` in the shared tier where ``share`` says (True: kept)."""
-        stored = share.tier.put(
-            share.name,
-            entry.encode(),
-            ttl_s=entry.ttl,
-            tags=entry.tags,
-            generation=share.generation,
-        )
-        self._shared_stored(stored)
-        return stored
+        name, blob, terms = share.put_of(entry)
+        return self._shared_stored(share.tier.put(name, blob, **terms))
 
     async def aput_shared(self, share: _Share, entry: CachedResponse) -> bool:
         """:meth:`put_shared`, awaited."""
-        stored = await share.tier.aput(
-            share.name,
-            entry.encode(),
-            ttl_s=entry.ttl,
-            tags=entry.tags,
-            generation=share.generation,
-        )
-        self._shared_stored(stored)
-        return stored
+        name, blob, terms = share.put_of(entry)
+        return self._shared_stored(await share.tier.aput(name, blob, **terms))
 
-    def _shared_stored(self, stored: bool) -> None:
+    def _shared_stored(self, stored: bool) -> bool:
         if stored:
             with self._lock:
                 self._shared_stores += 1
+        return stored
 
     def _tee(
         self,
@@ -800,7 +777,7 @@ class Cache:
         others: ``cache.shared_tier.clear()`` empties it for all)."""
         self.store.clear()
 
-    def shared_usage(self) -> SharedCacheUsage | None:
+    def shared_usage(self) -> StoreUsage | None:
         """What the shared tier holds (all processes), None without one."""
         return None if self.shared_tier is None else self.shared_tier.usage()
 

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from .base import INFINITE, Grant, LocalState, SharedState, scope_of
 from .redis import FailurePolicy, RedisState
-from .redis_cache import BlobHit, BlobLookup, RedisCache, SharedCacheUsage
+from .redis_cache import BlobHit, BlobLookup, RedisCache, StoreUsage
 
 __all__ = [
     "INFINITE",
     "BlobHit",
     "BlobLookup",
     "RedisCache",
-    "SharedCacheUsage",
+    "StoreUsage",
     "FailurePolicy",
     "Grant",
     "LocalState",

@@ -37,7 +37,7 @@ from soniox.errors import ClientValidationError, SharedStateUnavailableError
 
 from .redis import RedisState
 
-__all__ = ["BlobHit", "BlobLookup", "RedisCache", "SharedCacheUsage"]
+__all__ = ["BlobHit", "BlobLookup", "RedisCache", "StoreUsage"]
 
 T = TypeVar("T")
 
@@ -156,15 +156,18 @@ MISS: Final = BlobLookup(None, "")
 
 
 @attrs.frozen
-class SharedCacheUsage:
-    """What the shared tier holds and has dropped (all processes together)."""
+class StoreUsage:
+    """What a cache store holds and has dropped (the shared tier: all processes together)."""
 
     entries: int = 0
     bytes: int = 0
     max_bytes: int = 0
     evictions: int = 0
+    """Entries dropped to stay within ``max_bytes`` (least recently used first)."""
     expired: int = 0
+    """Entries found past their TTL (and dropped)."""
     invalidated: int = 0
+    """Entries dropped by writes (POST / PUT / PATCH / DELETE) on their resource."""
 
 
 def _lookup(answer: Any) -> BlobLookup:
@@ -265,10 +268,10 @@ class RedisCache:
             None,
         )
 
-    def usage(self) -> SharedCacheUsage:
+    def usage(self) -> StoreUsage:
         """Entries, bytes and drops now (zeros while Redis is away)."""
 
-        def remote() -> SharedCacheUsage:
+        def remote() -> StoreUsage:
             client: Any = self.state.client
             pipe = client.pipeline(transaction=False)
             pipe.zcard(self._keys[1])
@@ -276,7 +279,7 @@ class RedisCache:
             pipe.hgetall(self._keys[5])
             entries, total, stats = pipe.execute()
             counts = {_text(name): int(value) for name, value in stats.items()}
-            return SharedCacheUsage(
+            return StoreUsage(
                 int(entries),
                 int(total or 0),
                 self.max_bytes,
@@ -285,7 +288,7 @@ class RedisCache:
                 counts.get("invalidated", 0),
             )
 
-        return self._guard(remote, SharedCacheUsage(max_bytes=self.max_bytes))
+        return self._guard(remote, StoreUsage(max_bytes=self.max_bytes))
 
     # --- helpers ------------------------------------------------------------------------------
     def _get_args(self, name: str) -> dict[str, list[Any]]:
