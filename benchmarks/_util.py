@@ -85,3 +85,59 @@ def speechlike_pcm(seconds: float, sample_rate: int = 16_000) -> bytes:
     total = int(seconds * sample_rate) * 2
     reps = total // len(cycle) + 1
     return (bytes(cycle) * reps)[:total]
+
+
+# --- results as data, for the plots (benchmarks/plots.py) and the results page -------------------
+
+DATA = DOCS / "data"
+"""Where benchmarks write their results as JSON: ``docs/data/<name>.json``."""
+
+
+def machine() -> dict[str, object]:
+    """What the numbers were measured on: OS, CPU, cores, memory, Python."""
+    import os
+    import platform
+
+    return {
+        "os": f"{platform.system()} {platform.release()}",
+        "cpu": platform.processor() or platform.machine(),
+        "cores": os.cpu_count(),
+        "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
+        "python": platform.python_version(),
+    }
+
+
+def versions() -> dict[str, str]:
+    """The versions of the SDK and the libraries a result depends on."""
+    from importlib import metadata
+
+    found: dict[str, str] = {}
+    for name in ("soniox-transport", "httpx", "httpcore", "h2", "websockets", "msgspec", "redis"):
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return found
+
+
+def record_data(name: str, *, title: str, command: str, data: dict[str, object]) -> Path:
+    """Write a benchmark's results to ``docs/data/<name>.json`` with the machine, the versions,
+    the date and the command that regenerates them; ``python benchmarks/plots.py`` draws them."""
+    import datetime
+    import json
+    import os
+
+    target = Path(os.environ.get("SONIOX_BENCH_DATA_DIR") or DATA)
+    target.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "name": name,
+        "title": title,
+        "command": command,
+        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d"),
+        "machine": machine(),
+        "versions": versions(),
+        "data": data,
+    }
+    path = target / f"{name}.json"
+    path.write_text(json.dumps(payload, indent=1, sort_keys=False) + "\n")
+    return path

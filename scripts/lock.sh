@@ -9,7 +9,7 @@ for name in dev demo; do
   extras="--extra emulator --extra emulator-asr --extra cli"
   # The test suite and the benchmarks also need the observability extras, the bench tools, and
   # what the examples it runs use (a microphone library, FastAPI).
-  [ "$name" = dev ] && extras="$extras --extra prometheus --extra otel --extra bench --extra mic --extra relay --extra redis --extra distributed"
+  [ "$name" = dev ] && extras="$extras --extra prometheus --extra otel --extra bench --extra mic --extra relay --extra redis --extra distributed --extra docs"
   args="pyproject.toml requirements/$name.in $extras --python-version 3.11 --generate-hashes"
   uv pip compile $args --no-header -q -o "requirements/$name.txt"
   { echo "# Pinned with hashes by: uv pip compile $args -o requirements/$name.txt"

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from examples_support import run_example
+from examples_support import EXAMPLES, run_example
 
 
 @pytest.fixture(scope="module")
@@ -190,6 +190,22 @@ def test_many_workers_example_keeps_the_keys_limits_across_processes() -> None:
     out = run_example("many_workers.py")
     assert out.count(" 3 transcribed, 0 failed") == 4
     assert "transcriptions created: 12; refused by the server (429): 0" in out
+
+
+def test_the_testing_example_is_a_passing_pytest_module_shown_in_the_docs() -> None:
+    """examples/testing_your_app.py passes under pytest, and docs/emulator.md shows its code."""
+    out = run_example("testing_your_app.py")
+    assert "3 passed" in out
+    source = (EXAMPLES / "testing_your_app.py").read_text()
+    body = source[source.index("from collections.abc") : source.index("\n\nif __name__")]
+    assert body.strip() in (EXAMPLES.parent / "docs" / "emulator.md").read_text()
+
+
+def test_every_migration_pair_does_the_same_work() -> None:
+    """examples/migration/run.py: for each surface, the official-style script and its rewrite
+    both run against one emulator and print the same result."""
+    out = run_example("migration/run.py")
+    assert "7 of 7 surfaces: same result" in out
 
 
 def test_shared_cache_example_fetches_each_transcript_once() -> None:
