@@ -23,7 +23,11 @@ Each variant is measured twice: on the in-memory transport (a canned answer, no 
 middleware's own CPU, precisely) and over loopback against the emulator (the end-to-end call,
 where socket work dominates). Variants run interleaved, round by round, after a warm-up; a
 cell is the median over rounds of the per-call mean. Run ``python benchmarks/bench_middleware_cost.py`` (``--quick`` for a smoke
-run, which records nothing); results go to docs/performance.md, "Middleware cost".
+run, which records nothing); results go to docs/performance.md, "Middleware cost", and as data
+to docs/data/middleware_cost.json (``SONIOX_BENCH_DATA_DIR`` elsewhere; with it set, a
+``--quick`` or ``--no-record`` run writes its data there too), from which ``plot`` below draws
+the figure ``middleware_cost`` (``python benchmarks/plots.py middleware_cost``): the CPU each
+variant adds to a call over the empty stack, µs, in memory and over loopback side by side.
 """
 
 from __future__ import annotations
@@ -31,11 +35,13 @@ from __future__ import annotations
 import argparse
 import gc
 import itertools
+import os
 import platform
 import time
 from collections.abc import Callable
+from typing import Any
 
-from _util import median, record_section, table
+from _util import median, record_data, record_section, table
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -56,6 +62,7 @@ from soniox.middleware import (
 from soniox.transport import SYSTEM_CLOCK, InMemoryTransport, Reply, Transport
 
 PATH = "/models"
+BARE = "bare transport (empty stack)"
 OFFLINE = "http://127.0.0.1:9/v1"
 MODELS: dict[str, list[object]] = {"models": []}
 _unique = itertools.count().__next__
@@ -63,7 +70,7 @@ _unique = itertools.count().__next__
 
 def variants(config: SonioxConfig, provider: TracerProvider) -> dict[str, Callable[[], Stack]]:
     """Stack makers by row label (a fresh stack per client)."""
-    made: dict[str, Callable[[], Stack]] = {"bare transport (empty stack)": Stack}
+    made: dict[str, Callable[[], Stack]] = {BARE: Stack}
     for name in registry.names:
         made[f"`{name}` alone"] = lambda name=name: Stack([registry.factory(name)(config)])
     made["`metrics` alone, Prometheus sink"] = lambda: Stack(
@@ -98,8 +105,9 @@ def measure(
     rounds: int,
     per_round: int,
     warmup: int,
-) -> list[list[str]]:
-    """One table: every variant's client (on ``transport()``; None: the network), interleaved."""
+) -> dict[str, dict[str, float]]:
+    """Every variant's client (on ``transport()``; None: the network), interleaved: by label,
+    the median over rounds of the per-call mean CPU and wall time, µs (``cpu_us``, ``wall_us``)."""
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
@@ -143,20 +151,70 @@ def measure(
         client.close()
     provider.shutdown()
 
-    bare = median(cpu["bare transport (empty stack)"])
-    rows: list[list[str]] = []
-    for label in calls:
-        c = median(cpu[label])
-        rows.append(
-            [
-                label,
-                f"{c:.1f}",
-                f"{c - bare:+.1f}",
-                f"{c / bare:.2f}x",
-                f"{median(wall[label]):.0f}",
-            ]
+    return {
+        label: {"cpu_us": median(cpu[label]), "wall_us": median(wall[label])} for label in calls
+    }
+
+
+def cells(results: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+    """Each variant's CPU per call, what it adds to the empty stack's and the ratio to it."""
+    bare = results[BARE]["cpu_us"]
+    return {
+        label: {
+            "cpu_us": round(cell["cpu_us"], 2),
+            "added_us": round(cell["cpu_us"] - bare, 2),
+            "ratio": round(cell["cpu_us"] / bare, 3),
+            "wall_us": round(cell["wall_us"], 1),
+        }
+        for label, cell in results.items()
+    }
+
+
+def rows(results: dict[str, dict[str, float]], wall: bool) -> list[list[str]]:
+    out: list[list[str]] = []
+    for label, cell in cells(results).items():
+        row = [label, f"{cell['cpu_us']:.1f}", f"{cell['added_us']:+.1f}", f"{cell['ratio']:.2f}x"]
+        out.append([*row, f"{cell['wall_us']:.0f}"] if wall else row)
+    return out
+
+
+def plot(data: dict[str, Any], fig: Any) -> None:
+    """The figure ``middleware_cost``: what each variant adds to a call's CPU over the empty
+    stack (µs, median of rounds), in memory and over loopback, as horizontal bars."""
+    shown: list[dict[str, Any]] = [row for row in data["rows"] if row["variant"] != data["bare"]]
+    bare = next(row for row in data["rows"] if row["variant"] == data["bare"])
+    labels = [str(row["variant"]).replace("`", "") for row in shown]
+    ax = fig.add_subplot(1, 1, 1)
+    height = 0.38
+    lanes = (
+        ("in_memory", "in memory (no sockets): the middleware's own CPU", "tab:blue", -height / 2),
+        ("loopback", "over loopback to the emulator (socket work, noise)", "tab:gray", height / 2),
+    )
+    for key, label, color, shift in lanes:
+        ys = [i + shift for i, row in enumerate(shown) if row.get(key)]
+        added = [float(row[key]["added_us"]) for row in shown if row.get(key)]
+        if bare.get(key):
+            label += f"; empty stack {float(bare[key]['cpu_us']):.0f} µs"
+        bars = ax.barh(
+            ys,
+            added,
+            height=height,
+            color=color,
+            label=label,
+            alpha=0.9 if key == "in_memory" else 0.55,
         )
-    return rows
+        if key == "in_memory":
+            ax.bar_label(bars, fmt="%+.1f", fontsize=7, padding=2)
+    ax.set_yticks(range(len(shown)), labels, fontsize=8)
+    ax.set_ylim(len(shown) - 0.5, -2.4)  # top down, with headroom for the legend
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.set_xlabel(
+        f"CPU added per call vs the empty stack (µs, median of rounds; {data['client']} client)"
+    )
+    ax.margins(x=0.12)
+    ax.grid(axis="x", alpha=0.3)
+    ax.set_axisbelow(True)
+    ax.legend(loc="upper right", fontsize=8)
 
 
 def main() -> None:
@@ -181,8 +239,8 @@ def main() -> None:
         config = SonioxConfig.production(api_key=emu.api_key, base_url=emu.rest_base_url)
         wire = measure(config, lambda: None, rounds, per_round, 100)
     production = SonioxConfig.production().middleware
-    in_memory = table(headers, [row[:4] for row in own])
-    on_the_wire = table([*headers, "wall µs"], wire)
+    in_memory = table(headers, rows(own, wall=False))
+    on_the_wire = table([*headers, "wall µs"], rows(wire, wall=True))
     env = (
         f"Python {platform.python_version()}, sync client; in memory {memory_rounds} rounds x "
         f"{memory_per_round} calls, over loopback {rounds} rounds x {per_round} calls (emulator "
@@ -207,8 +265,37 @@ def main() -> None:
         "children."
     )
     print(body)
-    if not (args.quick or args.no_record):
+    recording = not (args.quick or args.no_record)
+    if recording:
         record_section("performance.md", "Middleware cost", body)
+    if recording or os.environ.get("SONIOX_BENCH_DATA_DIR"):
+        mine, theirs = cells(own), cells(wire)
+        in_memory_cell = ("cpu_us", "added_us", "ratio")
+        record_data(
+            "middleware_cost",
+            title="Middleware cost: CPU each middleware adds to a call (sync client)",
+            command="python benchmarks/bench_middleware_cost.py",
+            data={
+                "client": "sync",
+                "call": "SonioxClient.request GET /v1/models, a unique query per call",
+                "statistic": "median over rounds of the per-call mean, client process CPU",
+                "unit": "µs",
+                "bare": BARE,
+                "production_stack": list(production),
+                "in_memory": {"rounds": memory_rounds, "calls_per_round": memory_per_round},
+                "loopback": {"rounds": rounds, "calls_per_round": per_round},
+                "rows": [
+                    {
+                        "variant": label,
+                        "in_memory": (
+                            {k: mine[label][k] for k in in_memory_cell} if label in mine else None
+                        ),
+                        "loopback": theirs.get(label),
+                    }
+                    for label in dict.fromkeys([*mine, *theirs])
+                ],
+            },
+        )
 
 
 if __name__ == "__main__":

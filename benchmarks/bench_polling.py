@@ -17,7 +17,10 @@ the fixed policies; round 2 runs it again warm (with what round 1 taught it). Ru
     python benchmarks/bench_polling.py            # ~2.5 minutes
     python benchmarks/bench_polling.py --quick    # jobs of 1-12 s (a smoke run)
 
-Results are printed as markdown and recorded in docs/performance.md.
+Results are printed as markdown and recorded in docs/performance.md; the per-job numbers go to
+docs/data/polling.json (to ``$SONIOX_BENCH_DATA_DIR`` instead if set; a ``--quick`` run writes
+them only then), from which ``python benchmarks/plots.py polling`` draws docs/img/polling.png:
+status requests per job and detection delay against job wall time, one line per policy.
 """
 
 from __future__ import annotations
@@ -25,14 +28,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import io
+import os
 import random
 import statistics
 import time
 import wave
 from collections.abc import Sequence
+from typing import Any
 
 import attrs
-from _util import record_section, speechlike_pcm, table
+from _util import record_data, record_section, speechlike_pcm, table
 
 from soniox.client import AsyncSonioxClient
 from soniox.config import SonioxConfig
@@ -138,6 +143,79 @@ def by_length(results: list[JobResult], names: Sequence[str]) -> list[list[objec
     return rows
 
 
+def figure_data(
+    results: list[JobResult],
+    names: Sequence[str],
+    adaptive: PollingPolicy,
+    learned: tuple[float, float] | None,
+    wall: float,
+) -> dict[str, object]:
+    """What ``plot`` draws (docs/data/polling.json): per policy, every job's wall time, status
+    requests and detection delay, sorted by wall time; plus the set-up."""
+    policies: list[dict[str, object]] = []
+    for name in names:
+        group = sorted((r for r in results if r.policy == name), key=lambda r: r.target_s)
+        policies.append(
+            {
+                "name": name,
+                "wall_s": [r.target_s for r in group],
+                "requests": [r.requests for r in group],
+                "delay_s": [round(r.delay_s, 3) for r in group],
+                "mean_requests": round(statistics.fmean(r.requests for r in group), 2),
+                "median_delay_s": round(statistics.median(r.delay_s for r in group), 3),
+            }
+        )
+    return {
+        "queue_delay_s": QUEUE_DELAY_S,
+        "processing_speed": PROCESSING_SPEED,
+        "jobs_per_policy": len(results) // len(names),
+        "adaptive": {
+            "first_delay_s": adaptive.first_delay,
+            "growth": adaptive.growth,
+            "jitter": adaptive.jitter,
+            "max_delay_s": adaptive.max_delay,
+        },
+        "learned": None if learned is None else {"rate": learned[0], "spread": learned[1]},
+        "wall_time_s": round(wall, 1),
+        "policies": policies,
+    }
+
+
+def plot(data: dict[str, Any], fig: Any) -> None:
+    """Status requests per job (left) and detection delay (right) against job wall time."""
+    requests_ax = fig.add_subplot(1, 2, 1)
+    delay_ax = fig.add_subplot(1, 2, 2, sharex=requests_ax)
+    markers = "osD^v"
+    for i, policy in enumerate(data["policies"]):
+        marker = markers[i % len(markers)]
+        label = (
+            f"{policy['name']}: {policy['mean_requests']:.1f} req/job, "
+            f"median delay {policy['median_delay_s']:.2f} s"
+        )
+        requests_ax.plot(
+            policy["wall_s"],
+            policy["requests"],
+            label=label,
+            marker=marker,
+            markersize=3.5,
+            linewidth=1.2,
+            linestyle="--" if policy["name"].startswith("fixed") else "-",
+        )
+        delay_ax.plot(
+            policy["wall_s"], policy["delay_s"], marker=marker, markersize=4, linestyle="none"
+        )
+    requests_ax.set_title("status polls: GET /v1/transcriptions/{id}", fontsize=9)
+    requests_ax.set_ylabel("requests per job")
+    delay_ax.set_title("detection delay: job finished → wait() returned", fontsize=9)
+    delay_ax.set_ylabel("delay (s)")
+    for ax in (requests_ax, delay_ax):
+        ax.set_xlabel("job wall time (s): queued + processing")
+        ax.set_xlim(left=0)
+        ax.set_ylim(bottom=0)
+        ax.grid(alpha=0.3)
+    requests_ax.legend(loc="upper left", fontsize=7.5)
+
+
 async def main(quick: bool) -> None:
     mix = job_mix(10, 12.0) if quick else job_mix(JOBS, 60.0)
     adaptive = PollingPolicy()
@@ -223,6 +301,14 @@ base URL; a short-lived process starts cold every time.
     print(body)
     if not quick:
         record_section("performance.md", "Polling: adaptive vs fixed", body)
+    if not quick or os.environ.get("SONIOX_BENCH_DATA_DIR"):
+        path = record_data(
+            "polling",
+            title="Polling: status requests per job, adaptive vs fixed interval",
+            command="python benchmarks/bench_polling.py",
+            data=figure_data(results, names, adaptive, learned, wall),
+        )
+        print(f"data: {path}")
 
 
 if __name__ == "__main__":

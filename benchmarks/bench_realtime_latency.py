@@ -16,19 +16,27 @@ unpaced for the CPU rows.
   table.
 
 Run ``python benchmarks/bench_realtime_latency.py`` (``--quick``: fewer rounds, records
-nothing); results go to docs/performance.md, "Realtime: latency and chunk size".
+nothing); results go to docs/performance.md, "Realtime: latency and chunk size", and the
+chunk-size study, every round, to docs/data/realtime_chunk_size.json (to
+``$SONIOX_BENCH_DATA_DIR`` instead if set; a ``--quick`` or ``--no-record`` run writes it only
+then), from which ``python benchmarks/plots.py realtime_chunk_size`` draws
+docs/img/realtime_chunk_size.png: first-token and first-final latency (median, whiskers over the
+rounds) against the chunk size, next to the client CPU per audio minute.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
+import statistics
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
-from _util import median, record_section, speechlike_pcm, table
+from _util import median, record_data, record_section, speechlike_pcm, table
 from websockets.sync.client import connect
 
 from soniox.client import SonioxClient
@@ -142,10 +150,12 @@ def main() -> None:
             raw.append(raw_first_token(emu.ws_url, emu.api_key, chunked(short, 120), 120))
             ours.append(ours_first_token(client, chunked(short, 120), 120))
         per_size: dict[int, tuple[float, float, float, float]] = {}
+        per_size_rounds: dict[int, list[Latency]] = {}
         for size in sizes:
             latencies = [
                 ours_first_token(client, chunked(short, size), size) for _ in range(rounds)
             ]
+            per_size_rounds[size] = latencies
             runs = [ours_unpaced(client, chunked(long, size)) for _ in range(max(1, rounds // 3))]
             cpu = median([r[0] for r in runs]) / (len(long) / BYTES_PER_MS / 60_000)
             tokens_per_s = median([r[2] / r[1] for r in runs])
@@ -215,6 +225,118 @@ def main() -> None:
     print(body)
     if not (args.quick or args.no_record):
         record_section("performance.md", "Realtime: latency and chunk size", body)
+    if not (args.quick or args.no_record) or os.environ.get("SONIOX_BENCH_DATA_DIR"):
+        cpu_runs = max(1, rounds // 3)
+        path = record_data(
+            "realtime_chunk_size",
+            title="Realtime chunk size: latency from the start of the speech, and client CPU",
+            command="python benchmarks/bench_realtime_latency.py",
+            data={
+                "rounds": rounds,
+                "latency_audio_s": len(short) / BYTES_PER_MS / 1000,
+                "cpu_audio_s": len(long) / BYTES_PER_MS / 1000,
+                "cpu_runs": cpu_runs,
+                "default_chunk_ms": 120,
+                "sizes": [
+                    {
+                        "chunk_ms": size,
+                        "first_token_ms": [
+                            round(lat[0] * 1000, 2) for lat in per_size_rounds[size]
+                        ],
+                        "first_final_ms": [
+                            round(lat[1] * 1000, 2) for lat in per_size_rounds[size]
+                        ],
+                        "first_token_median_ms": round(first, 2),
+                        "first_final_median_ms": round(final, 2),
+                        "cpu_s_per_audio_min": round(cpu, 4),
+                        "final_tokens_per_s": round(tps, 1),
+                    }
+                    for size, (first, final, cpu, tps) in per_size.items()
+                ],
+                "reference": {
+                    "chunk_ms": 120,
+                    "raw_first_token_ms": [round(lat[0] * 1000, 2) for lat in raw],
+                    "raw_first_final_ms": [round(lat[1] * 1000, 2) for lat in raw],
+                    "session_first_token_ms": [round(lat[0] * 1000, 2) for lat in ours],
+                    "session_first_final_ms": [round(lat[1] * 1000, 2) for lat in ours],
+                },
+            },
+        )
+        print(f"data: {path}")
+
+
+def plot(data: dict[str, Any], fig: Any) -> None:
+    """Latency against the chunk size (left: first token and first final, paced, median with
+    whiskers over the rounds; the chunk's own length for reference) and the client CPU per audio
+    minute (right, unpaced); the default chunk marked on both."""
+    latency_ax = fig.add_subplot(1, 2, 1)
+    cpu_ax = fig.add_subplot(1, 2, 2, sharex=latency_ax)
+    sizes: list[dict[str, Any]] = data["sizes"]
+    chunks = [s["chunk_ms"] for s in sizes]
+    for key, label, marker in (
+        ("first_token", "first token (non-final)", "o"),
+        ("first_final", "first final token", "s"),
+    ):
+        medians = [statistics.median(s[f"{key}_ms"]) for s in sizes]
+        low = [m - min(s[f"{key}_ms"]) for m, s in zip(medians, sizes, strict=True)]
+        high = [max(s[f"{key}_ms"]) - m for m, s in zip(medians, sizes, strict=True)]
+        latency_ax.errorbar(
+            chunks,
+            medians,
+            yerr=[low, high],
+            marker=marker,
+            markersize=4,
+            linewidth=1.3,
+            capsize=3,
+            label=f"{label}, median",
+        )
+    reference: dict[str, Any] = data["reference"]
+    latency_ax.plot(
+        [reference["chunk_ms"]] * 2,
+        [
+            statistics.median(reference["raw_first_token_ms"]),
+            statistics.median(reference["raw_first_final_ms"]),
+        ],
+        linestyle="none",
+        marker="x",
+        markersize=7,
+        color="black",
+        label=f"raw websockets, {reference['chunk_ms']} ms chunks (by hand)",
+    )
+    latency_ax.plot(
+        chunks,
+        chunks,
+        color="lightgrey",
+        linewidth=4,
+        zorder=1,
+        label="the chunk's own length (recording it)",
+    )
+    latency_ax.set_ylabel(f"ms from the start of the speech (paced; {data['rounds']} rounds)")
+    latency_ax.set_title("latency (whiskers: min-max over the rounds)", fontsize=9)
+    runs = data["cpu_runs"]
+    cpu_ax.plot(
+        chunks,
+        [s["cpu_s_per_audio_min"] for s in sizes],
+        marker="D",
+        markersize=4,
+        linewidth=1.3,
+        color="tab:red",
+        label=f"client CPU (median of {runs} run{'s' if runs > 1 else ''})",
+    )
+    cpu_ax.set_ylabel("client CPU s per audio minute (unpaced)")
+    cpu_ax.set_title(f"client cost ({data['cpu_audio_s'] / 60:g} min of audio per run)", fontsize=9)
+    default = data["default_chunk_ms"]
+    for ax in (latency_ax, cpu_ax):
+        ax.axvline(default, color="grey", linewidth=0.8, linestyle="--")
+        ax.set_xscale("log")
+        ax.set_xticks(chunks)
+        ax.set_xticklabels([str(c) for c in chunks])
+        ax.minorticks_off()
+        ax.set_xlabel(f"audio chunk size (ms; dashed: the default, {default} ms)")
+        ax.set_ylim(bottom=0)
+        ax.grid(alpha=0.3)
+    latency_ax.legend(loc="center left", bbox_to_anchor=(0.0, 0.55), fontsize=7.5)
+    cpu_ax.legend(loc="upper right", fontsize=7.5)
 
 
 if __name__ == "__main__":

@@ -23,8 +23,11 @@ Measured at the server, in 1 s windows: the steady load (before the outage), the
 recovery (÷ steady; the target for ``ours`` is <= 1.5x), the time to recover (from the end of
 the outage until every later window is within 1.1x steady with >= 99 % of attempts answered
 200), the peak during the outage (how hard the clients hit a server that is down) and the calls
-that failed. Medians of ``--seeds`` runs. Results go to docs/performance.md and the plot to
-docs/retry-storm.png. Run:
+that failed. Medians of ``--seeds`` runs. Results go to docs/performance.md; the load at the
+server over time (per set-up, first seed) and the summary go to docs/data/retry_storm.json (to
+``$SONIOX_BENCH_DATA_DIR`` instead if set; a ``--quick`` or ``--no-record`` run writes them only
+then), from which ``python benchmarks/plots.py retry_storm`` draws docs/img/retry_storm.png.
+Run:
 
     python benchmarks/bench_retry_storm.py             # ~1-2 minutes
     python benchmarks/bench_retry_storm.py --quick     # 200 clients, one seed (a smoke run)
@@ -34,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import heapq
+import os
 import random
 import statistics
 import time
@@ -41,7 +45,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import attrs
-from _util import DOCS, record_section, table
+from _util import record_data, record_section, table
 
 from soniox.middleware.rate_limit import AdaptiveRate, RateLimitPolicy, RateLimitState, Refused
 from soniox.middleware.retry import Backoff, RetryIn, RetryPolicy
@@ -56,6 +60,7 @@ LATENCY = 0.05
 ERROR_LATENCY = 0.005
 DEADLINE = 30.0
 CAPACITY = 1.2  # x steady load
+TARGET = 1.5  # peak after recovery, x steady load, for "ours"
 RETRY_POLICY = RetryPolicy(max_retries=4, backoff=Backoff(base=1.0, factor=2.0, cap=30.0))
 URL_ = URL.parse("https://api.example/v1/transcriptions/job")
 
@@ -288,28 +293,61 @@ def measure(run: Run) -> Measures:
     )
 
 
-def plot(runs: dict[str, Run], steady: float, path: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(9, 4.5), dpi=110)
+def figure_data(
+    runs: dict[str, Run],
+    steady: float,
+    summary: dict[str, dict[str, float | None]],
+    clients: int,
+    rate: float,
+    seeds: int,
+) -> dict[str, object]:
+    """What ``plot`` draws (docs/data/retry_storm.json): per set-up, the load at the server over
+    time (x: start of each 1 s window, s; y: attempts in it ÷ ``steady``), the constants of the
+    picture, and the medians of the table."""
+    series: list[dict[str, object]] = []
     for name, run in runs.items():
         load = windows(run.attempts)
-        xs = [i * BIN for i in range(len(load))]
-        ax.plot(xs, [v / steady for v in load], label=name, linewidth=1.4)
-    ax.axvspan(*OUTAGE, color="0.85", label="outage (503)")
-    ax.axhline(CAPACITY, color="0.4", linestyle="--", linewidth=1, label="server capacity")
-    ax.axhline(1.5, color="black", linestyle=":", linewidth=1, label="1.5x target")
-    ax.set_xlabel("time (s); load over the next 1 s")
+        series.append(
+            {
+                "name": name,
+                "x": [round(i * BIN, 1) for i in range(len(load))],
+                "y": [round(v / steady, 4) for v in load],
+            }
+        )
+    return {
+        "clients": clients,
+        "rate_per_client": rate,
+        "seeds": seeds,
+        "steady_attempts_per_s": round(steady, 1),
+        "outage_s": list(OUTAGE),
+        "end_s": END,
+        "window_s": WINDOW * BIN,
+        "capacity": CAPACITY,
+        "target": TARGET,
+        "series": series,
+        "summary": summary,
+    }
+
+
+def plot(data: dict[str, Any], fig: Any) -> None:
+    """Attempts at the server ÷ steady load over time, one line per set-up, over the outage."""
+    ax = fig.add_subplot(1, 1, 1)
+    for series in data["series"]:
+        ax.plot(series["x"], series["y"], label=series["name"], linewidth=1.4)
+    ax.axvspan(*data["outage_s"], color="0.85", label="outage (503)")
+    ax.axhline(data["capacity"], color="0.4", linestyle="--", linewidth=1, label="server capacity")
+    ax.axhline(
+        data["target"],
+        color="black",
+        linestyle=":",
+        linewidth=1,
+        label=f"{data['target']:g}x target",
+    )
+    ax.set_xlabel(f"time (s); load over the next {data['window_s']:g} s")
     ax.set_ylabel("attempts at the server ÷ steady load")
-    ax.set_title("Retry storm: 1,000 clients, 10 s outage")
-    ax.set_xlim(0, END - 2)
+    ax.set_xlim(0, data["end_s"] - 2 * data["window_s"])  # the last full windows
     ax.legend(loc="upper right", fontsize=8)
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path)
 
 
 def _fmt(value: float | None, unit: str = "s") -> str:
@@ -348,8 +386,8 @@ def main() -> None:
     print(text)
     best = med("ours", lambda m: m.peak_after)
     assert best is not None
-    verdict = "meets" if best <= 1.5 else "MISSES"
-    print(f"\nours: peak after recovery {best:.2f}x steady — {verdict} the <= 1.5x target")
+    verdict = "meets" if best <= TARGET else "MISSES"
+    print(f"\nours: peak after recovery {best:.2f}x steady — {verdict} the <= {TARGET:g}x target")
 
     sensitivity: list[list[object]] = []
     sens_text = ""
@@ -369,9 +407,32 @@ def main() -> None:
         sens_text = table(SENSITIVITY_HEADERS, sensitivity)
         print("\n" + sens_text)
 
-    png = DOCS / "retry-storm.png"
-    plot(first, measure(next(iter(first.values()))).steady, str(png))
-    print(f"plot: {png}")
+    summary = {
+        setup.name: {
+            "peak_after": med(setup.name, lambda m: m.peak_after),
+            "recover_s": med(setup.name, lambda m: m.recover_s),
+            "peak_outage": med(setup.name, lambda m: m.peak_outage),
+            "failed_pct": med(setup.name, lambda m: m.failed / m.calls * 100),
+            "failed_after": med(setup.name, lambda m: m.failed_after),
+        }
+        for setup in SETUPS
+    }
+    if not (args.quick or args.no_record) or os.environ.get("SONIOX_BENCH_DATA_DIR"):
+        path = record_data(
+            "retry_storm",
+            title=f"Retry storm: {clients:,} clients, {OUTAGE[1] - OUTAGE[0]:g} s outage — "
+            "load at the server",
+            command="python benchmarks/bench_retry_storm.py",
+            data=figure_data(
+                first,
+                measure(next(iter(first.values()))).steady,
+                summary,
+                clients,
+                args.rate,
+                seeds,
+            ),
+        )
+        print(f"data: {path}")
     if args.quick or args.no_record:
         return
     body = f"""`python benchmarks/bench_retry_storm.py` — a discrete-event simulation (no sockets, no
@@ -387,7 +448,7 @@ steady with >= 99 % of attempts served. Medians of {seeds} seeds.
 
 {text}
 
-![load at the server over time](retry-storm.png)
+![load at the server over time](img/retry_storm.png)
 
 - **Deterministic backoff** sends the retries of each second's failures back in lock-step waves
   (the steps 1, 3 and 7 s into the outage, the rebound 15 s after it began): ~4x the load on

@@ -14,14 +14,27 @@ then each contender fetches ``GET /v1/transcriptions/{id}/transcript``:
 - (reference, not shipped) ``ijson items_coro``: the same stream parsed with ijson's C backend
   into dicts, then ``msgspec.convert`` into tokens — the obvious alternative to our parser.
 
-Each contender runs in its own fresh subprocess: ``median s`` is the wall time of a full fetch
-(median of ``--repeat`` runs; the emulator's own time to serialize the body is included and
-the same for all), ``client CPU s`` the CPU time of the client process alone (median), ``peak
+The SDK clients run with ``cache_ttl_transcripts=0``: the cache would otherwise answer every
+fetch after the first of a body up to 8 MiB (``cache_max_entry_bytes``) from memory, and keep a
+copy of such a body even when it is streamed; above 8 MiB it never keeps one. Each contender
+runs in its own fresh subprocess: ``median s`` is the wall time of a full fetch (median of
+``--repeat`` runs; the emulator's own time to serialize the body is included and the same for
+all), ``client CPU s`` the CPU time of the client process alone (median), ``peak
 RSS Δ`` the resident high-water mark (VmHWM, reset just before) during the first fetch minus
 RSS just before it (so C buffers count), ``tracemalloc peak`` the Python allocations at their
 peak during one more fetch. Linux.
 
+The same is measured over a sweep of sizes, halving from ``--tokens`` (``--sweep`` sizes: 25,000,
+50,000, 100,000 and 200,000 tokens by default; every size is its own job, cut from the start of
+the same audio). The table is the largest size; the sweep is recorded as data in
+docs/data/transcript_parse.json (per contender and size: wall and client CPU ms, peak RSS Δ and
+tracemalloc peak MiB), and ``python benchmarks/plots.py transcript_parse`` draws it (``plot``
+below) into docs/img/transcript_parse.png: time and peak memory against transcript size, one
+line per contender. ``--quick`` (20,000 tokens, 3 runs) prints only, and writes the data when
+$SONIOX_BENCH_DATA_DIR is set (there, not to docs/).
+
     python benchmarks/bench_transcript.py                   # >= 200,000 tokens, 5 runs, records
+    python benchmarks/bench_transcript.py --quick           # 20,000 tokens, 3 runs, prints
     python benchmarks/bench_transcript.py --tokens 20000 --repeat 3 --no-write
 """
 
@@ -31,6 +44,7 @@ import argparse
 import gc
 import json
 import math
+import os
 import platform
 import struct
 import subprocess
@@ -45,7 +59,7 @@ from typing import Any
 
 import httpx
 import psutil
-from _util import median, record_section, table
+from _util import median, record_data, record_section, table
 
 from soniox.client import SonioxClient
 from soniox.config import SonioxConfig
@@ -79,15 +93,37 @@ def write_wav(path: Path, seconds: float) -> None:
             wav.writeframes(bytes(frames))
 
 
+def seconds_for(tokens: int) -> float:
+    """Seconds of the generated audio that yield at least ``tokens`` tokens."""
+    return tokens / TOKENS_PER_SECOND * 1.02 + 1
+
+
+def cut_wav(source: Path, target: Path, seconds: float) -> None:
+    """The first ``seconds`` of ``source``: a smaller transcript from the same audio."""
+    with wave.open(str(source), "rb") as src, wave.open(str(target), "wb") as dst:
+        dst.setparams(src.getparams())
+        dst.writeframes(src.readframes(int(seconds * RATE)))
+
+
 def make_job(emu: Emulator, tokens: int, workdir: Path) -> tuple[str, int, int]:
-    """Transcribe enough audio for ``tokens`` tokens; returns (id, token count, body bytes)."""
-    seconds = tokens / TOKENS_PER_SECOND * 1.02 + 1
-    audio = workdir / "long.wav"
-    write_wav(audio, seconds)
+    """Transcribe enough audio for ``tokens`` tokens; returns (id, token count, body bytes).
+
+    The audio is cut from ``workdir/long.wav`` when that is long enough (written otherwise)."""
+    seconds = seconds_for(tokens)
+    source, audio = workdir / "long.wav", workdir / "cut.wav"
+    if not source.exists():
+        write_wav(source, seconds)
+    with wave.open(str(source), "rb") as src:
+        long_enough = src.getnframes() >= int(seconds * RATE)
+    if long_enough:
+        cut_wav(source, audio, seconds)
+    else:
+        write_wav(audio, seconds)
     headers = {"authorization": f"Bearer {emu.api_key}"}
     with httpx.Client(base_url=emu.rest_base_url, headers=headers, timeout=600) as http:
         with audio.open("rb") as fh:
             uploaded = http.post("/files", files={"file": ("long.wav", fh, "audio/wav")})
+        audio.unlink()
         uploaded.raise_for_status()
         created = http.post(
             "/transcriptions",
@@ -126,7 +162,12 @@ def _raw_httpx(base_url: str, api_key: str, job_id: str) -> Callable[[], object]
 
 
 def _client(base_url: str, api_key: str) -> SonioxClient:
-    return SonioxClient(config=SonioxConfig(api_key=api_key, base_url=base_url, read_timeout=600))
+    # No transcript cache: it would answer the repeated fetches of a body up to
+    # cache_max_entry_bytes (8 MiB) from memory, and keep a copy of a streamed one.
+    config = SonioxConfig(
+        api_key=api_key, base_url=base_url, read_timeout=600, cache_ttl_transcripts=0
+    )
+    return SonioxClient(config=config)
 
 
 def _typed(base_url: str, api_key: str, job_id: str) -> Callable[[], object]:
@@ -247,13 +288,20 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--tokens", type=int, default=200_000)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument(
+        "--sweep", type=int, default=4, help="sizes measured, halving from --tokens (1: only it)"
+    )
     parser.add_argument("--no-write", action="store_true", help="print only")
+    parser.add_argument("--quick", action="store_true", help="20,000 tokens, 3 runs, print only")
     parser.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         name, base_url, api_key, jobs, repeat = args.child
         child(name, base_url, api_key, jobs, int(repeat))
         return 0
+    if args.quick:
+        args.tokens, args.repeat, args.no_write = 20_000, 3, True
+    sizes = sorted({max(1_000, args.tokens >> k) for k in range(max(1, args.sweep))})
 
     contenders = list(CONTENDERS)
     try:
@@ -267,21 +315,28 @@ def main() -> int:
         "processing_speed": 1e6,
         "min_processing_s": 0.0,
     }
+    sweep: list[tuple[int, int, dict[str, dict[str, float]]]] = []  # (tokens, bytes, rows)
     with tempfile.TemporaryDirectory() as tmp, Emulator(mode="subprocess", **config) as emu:
         started = time.perf_counter()
+        write_wav(Path(tmp) / "long.wav", seconds_for(max(sizes)))  # every job is cut from it
         small_id, _, _ = make_job(emu, 500, Path(tmp))
-        job_id, count, size = make_job(emu, args.tokens, Path(tmp))
-        jobs = f"{small_id},{job_id}"
-        print(
-            f"job ready: {count:,} tokens, {size / 2**20:.1f} MiB body "
-            f"({time.perf_counter() - started:.0f} s)",
-            file=sys.stderr,
-        )
-        rows: dict[str, dict[str, float]] = {}
-        for name in contenders:
-            rows[name] = measure(name, emu, jobs, args.repeat)
-            print(f"measured: {name}: {rows[name]}", file=sys.stderr)
+        for tokens in sizes:
+            job_id, count, size = make_job(emu, tokens, Path(tmp))
+            jobs = f"{small_id},{job_id}"
+            print(
+                f"job ready: {count:,} tokens, {size / 2**20:.1f} MiB body "
+                f"({time.perf_counter() - started:.0f} s)",
+                file=sys.stderr,
+            )
+            rows: dict[str, dict[str, float]] = {}
+            for name in contenders:
+                rows[name] = measure(name, emu, jobs, args.repeat)
+                print(f"measured: {name}: {rows[name]}", file=sys.stderr)
+            sweep.append((count, size, rows))
+    count, size, rows = sweep[-1]  # the table is the largest size
 
+    if len(sweep) > 1:
+        print(sweep_table(sweep, contenders) + "\n")
     base = rows[contenders[0]]
     cells = [
         [
@@ -325,9 +380,100 @@ def main() -> int:
     )
     text = "\n\n".join([setup, table(headers, cells), notes])
     print(text)
-    if not args.no_write and args.tokens == 200_000:
+    record = not args.no_write and args.tokens == 200_000
+    if record:
         record_section("performance.md", HEADING, text)
+    if record or os.environ.get("SONIOX_BENCH_DATA_DIR"):
+        path = record_data(
+            "transcript_parse",
+            title="Transcript fetch + parse: time and peak memory against transcript size",
+            command="python benchmarks/bench_transcript.py",
+            data=figure_data(sweep, contenders, args.repeat),
+        )
+        print(f"data: {path}", file=sys.stderr)
     return 0
+
+
+def plain(name: str) -> str:
+    """A contender's name without its markdown (for the legend)."""
+    return name.replace("**", "").replace("`", "")
+
+
+def sweep_table(sweep: list[tuple[int, int, dict[str, dict[str, float]]]], names: list[str]) -> str:
+    """Markdown: one row per contender, one column per size: wall ms and peak RSS Δ MiB."""
+    headers = ["contender: wall ms (median), peak RSS Δ MiB"]
+    headers += [f"{count:,} tokens ({size / 2**20:.1f} MiB)" for count, size, _ in sweep]
+    cells = [
+        [name]
+        + [f"{rows[name]['wall'] * 1000:.0f} ms, {rows[name]['rss']:.1f}" for *_, rows in sweep]
+        for name in names
+    ]
+    return table(headers, cells)
+
+
+def figure_data(
+    sweep: list[tuple[int, int, dict[str, dict[str, float]]]], names: list[str], repeat: int
+) -> dict[str, object]:
+    """Sizes (tokens, body MiB) and, per contender, one value per size for each measure."""
+    return {
+        "repeat": repeat,
+        "tokens": [count for count, _, _ in sweep],
+        "body_mib": [round(size / 2**20, 2) for _, size, _ in sweep],
+        "measures": {
+            "wall_ms": "median wall time of one fetch + parse (emulator serialising included)",
+            "cpu_ms": "median CPU time of the client process for one fetch + parse",
+            "rss_mib": "peak RSS Δ: VmHWM (reset first) during the first fetch minus RSS before",
+            "tracemalloc_mib": "tracemalloc peak during one fetch",
+        },
+        "contenders": [
+            {
+                "name": plain(name),
+                "wall_ms": [round(rows[name]["wall"] * 1000, 1) for *_, rows in sweep],
+                "cpu_ms": [round(rows[name]["cpu"] * 1000, 1) for *_, rows in sweep],
+                "rss_mib": [round(rows[name]["rss"], 2) for *_, rows in sweep],
+                "tracemalloc_mib": [round(rows[name]["trace"], 2) for *_, rows in sweep],
+            }
+            for name in names
+        ],
+    }
+
+
+def plot(data: dict[str, Any], fig: Any) -> None:
+    """Time (left) and peak memory (right) against transcript size, one line per contender:
+    wall time solid and client CPU dashed; peak RSS Δ."""
+    time_ax = fig.add_subplot(1, 2, 1)
+    memory_ax = fig.add_subplot(1, 2, 2, sharex=time_ax)
+    thousands = [tokens / 1000 for tokens in data["tokens"]]
+    markers = "osD^v"
+    for i, contender in enumerate(data["contenders"]):
+        marker = markers[i % len(markers)]
+        (line,) = time_ax.plot(
+            thousands, contender["wall_ms"], marker=marker, markersize=4, label=contender["name"]
+        )
+        color = line.get_color()
+        time_ax.plot(thousands, contender["cpu_ms"], color=color, linestyle="--", linewidth=1)
+        memory_ax.plot(thousands, contender["rss_mib"], color=color, marker=marker, markersize=4)
+    time_ax.plot([], [], color="0.3", label="solid: wall time (fetch + parse)")
+    time_ax.plot([], [], color="0.3", linestyle="--", linewidth=1, label="dashed: client CPU")
+    time_ax.set_ylabel("time per fetch (ms, median)")
+    memory_ax.set_ylabel("peak RSS above the baseline during one fetch (MiB)")
+    mib_per_token = data["body_mib"][-1] / data["tokens"][-1] * 1000
+
+    def to_mib(k: Any) -> Any:  # thousand tokens → body MiB (arrays from matplotlib)
+        return k * mib_per_token
+
+    def to_tokens(m: Any) -> Any:
+        return m / mib_per_token
+
+    for ax in (time_ax, memory_ax):
+        ax.set_xlabel("transcript size (thousand tokens)")
+        ax.set_xlim(left=0)
+        ax.set_ylim(-0.02 * ax.get_ylim()[1], None)  # a line at 0 stays visible
+        ax.grid(alpha=0.3)
+        top = ax.secondary_xaxis("top", functions=(to_mib, to_tokens))
+        top.set_xlabel("JSON body (MiB)", fontsize=8)
+        top.tick_params(labelsize=8)
+    time_ax.legend(loc="upper left", fontsize=7)
 
 
 if __name__ == "__main__":

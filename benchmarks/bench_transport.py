@@ -18,8 +18,19 @@ Async, 100 concurrent GETs per round (requests per second):
   3. ``AsyncSonioxClient``, production stack, HTTP/1.1, for reference
   4. ``AsyncSonioxClient``, production stack, ``http2=True``
 
+Async, concurrency sweep (requests per second at 1, 4, 16 and 64 requests in flight): the same
+four clients under steady load — ``c`` tasks, each sending its share of the cell's requests
+back to back over the one shared client — every (level, client) cell interleaved round by
+round (the client order rotated each round), the median over rounds. The emulator, one
+pure-Python process, is the ceiling the lines run into; HTTP/2 is h2c (prior knowledge).
+
 Run ``python benchmarks/bench_transport.py`` (``--quick`` for a smoke run). Results are printed
-as markdown and recorded in docs/performance.md under "Transport overhead".
+as markdown and recorded in docs/performance.md under "Transport overhead"; the sweep also goes
+as data to docs/data/transport_concurrency.json (``SONIOX_BENCH_DATA_DIR`` elsewhere; with it
+set, a ``--quick`` or ``--no-record`` run writes its data there too), from which ``plot`` below
+draws the figure ``transport_concurrency`` (``python benchmarks/plots.py
+transport_concurrency``): requests per second against concurrency, a line per client and
+protocol.
 """
 
 from __future__ import annotations
@@ -28,12 +39,14 @@ import argparse
 import asyncio
 import gc
 import itertools
+import os
 import platform
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import httpx
-from _util import median, record_section, table
+from _util import median, record_data, record_section, table
 
 from soniox.client import AsyncSonioxClient, SonioxClient
 from soniox.config import SonioxConfig
@@ -42,6 +55,8 @@ from soniox.middleware import Stack
 from soniox.types import GetModelsResponse, loads
 
 PATH = "/models"
+LEVELS = (1, 4, 16, 64)
+"""Requests in flight, for the concurrency sweep."""
 _counter = itertools.count()
 
 
@@ -138,6 +153,114 @@ async def async_rows(emu: Emulator, rounds: int, concurrency: int) -> list[list[
     return [[name, f"{rate:.0f}", f"{rate / base:.2f}x"] for name, rate in results]
 
 
+async def _steady(fn: Callable[[], Awaitable[object]], concurrency: int, total: int) -> float:
+    """Requests per second with ``concurrency`` tasks sending ``total`` requests back to back."""
+    share = max(1, total // concurrency)
+
+    async def worker() -> None:
+        for _ in range(share):
+            await fn()
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*[worker() for _ in range(concurrency)])
+    return share * concurrency / (time.perf_counter() - t0)
+
+
+SWEEP: tuple[tuple[str, str, str], ...] = (
+    ("AsyncSonioxClient (production stack), HTTP/1.1", "AsyncSonioxClient", "HTTP/1.1"),
+    ("AsyncSonioxClient (production stack), HTTP/2", "AsyncSonioxClient", "HTTP/2"),
+    ("raw httpx.AsyncClient, HTTP/1.1", "httpx.AsyncClient", "HTTP/1.1"),
+    ("raw httpx.AsyncClient, HTTP/2 (h2c)", "httpx.AsyncClient", "HTTP/2"),
+)
+"""The sweep's contenders: (label, client, protocol); ours with the production stack."""
+
+
+async def sweep(
+    emu: Emulator, levels: tuple[int, ...], rounds: int, per_cell: int
+) -> dict[str, list[float]]:
+    """Requests per second of every contender at every level: label → a median per level."""
+    url = emu.rest_base_url + PATH
+    auth = {"authorization": f"Bearer {emu.api_key}"}
+    h1_config = SonioxConfig.production(api_key=emu.api_key, base_url=emu.rest_base_url)
+    ours = {
+        "HTTP/1.1": AsyncSonioxClient(config=h1_config),
+        "HTTP/2": AsyncSonioxClient(config=h1_config.evolve(http2=True)),
+    }
+    # Plain-text HTTP/2 needs prior knowledge: with http1 on, httpx speaks HTTP/1.1 to http://.
+    raw = {
+        "HTTP/1.1": httpx.AsyncClient(),
+        "HTTP/2": httpx.AsyncClient(http1=False, http2=True),
+    }
+
+    def ours_get(client: AsyncSonioxClient) -> Callable[[], Awaitable[object]]:
+        async def get() -> object:
+            return (await client.request("GET", PATH, params={"n": _unique()})).content
+
+        return get
+
+    def raw_get(client: httpx.AsyncClient) -> Callable[[], Awaitable[object]]:
+        async def get() -> object:
+            return (await client.get(f"{url}?n={_unique()}", headers=auth)).content
+
+        return get
+
+    fns = {
+        label: ours_get(ours[protocol]) if kind == "AsyncSonioxClient" else raw_get(raw[protocol])
+        for label, kind, protocol in SWEEP
+    }
+    rates: dict[str, dict[int, list[float]]] = {
+        label: {level: [] for level in levels} for label in fns
+    }
+    try:
+        for fn in fns.values():  # warm up: connections, caches, imports
+            await _steady(fn, max(levels), 2 * max(levels))
+        order = list(fns)
+        for r in range(rounds):
+            gc.collect()
+            for level in levels:
+                for label in order[r % len(order) :] + order[: r % len(order)]:
+                    rates[label][level].append(await _steady(fns[label], level, per_cell))
+    finally:
+        for client in ours.values():
+            await client.aclose()
+        for client in raw.values():
+            await client.aclose()
+    return {label: [median(rates[label][level]) for level in levels] for label in fns}
+
+
+def plot(data: dict[str, Any], fig: Any) -> None:
+    """The figure ``transport_concurrency``: requests per second against requests in flight,
+    a line per client and protocol (ours solid, raw httpx dashed; a colour per protocol)."""
+    ax = fig.add_subplot(1, 1, 1)
+    levels: list[int] = data["concurrency"]
+    colors = {"HTTP/1.1": "tab:blue", "HTTP/2": "tab:orange"}
+    for series in data["series"]:
+        ours = series["client"] == "AsyncSonioxClient"
+        ax.plot(
+            levels,
+            series["rps"],
+            label=series["name"],
+            color=colors.get(series["protocol"], "tab:gray"),
+            linestyle="-" if ours else "--",
+            marker="o" if ours else "s",
+            linewidth=1.8 if ours else 1.2,
+            markersize=5 if ours else 4,
+        )
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(levels, [str(level) for level in levels])
+    ax.minorticks_off()
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel("concurrency (requests in flight, steady load)")
+    ax.set_ylabel("throughput (requests/s, median of rounds)")
+    ax.set_title(
+        f"GET /v1/models against {data['server']}; {data['rounds']} rounds x "
+        f"{data['requests_per_cell']} requests per point",
+        fontsize=9,
+    )
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer rounds (smoke run)")
@@ -145,6 +268,7 @@ def main() -> None:
     args = parser.parse_args()
     rounds, per_round, async_rounds = (5, 200, 5) if args.quick else (15, 500, 20)
     concurrency = 100
+    sweep_rounds, per_cell = (2, 128) if args.quick else (5, 512)
 
     with Emulator(mode="subprocess") as emu:
         sync_table = table(
@@ -161,18 +285,25 @@ def main() -> None:
             [f"client ({concurrency} concurrent GETs)", "req/s", "vs raw AsyncClient"],
             asyncio.run(async_rows(emu, async_rounds, concurrency)),
         )
+        swept = asyncio.run(sweep(emu, LEVELS, sweep_rounds, per_cell))
+    sweep_table = table(
+        ["client (steady load, req/s)", *[f"{level} in flight" for level in LEVELS]],
+        [[label, *[f"{rate:.0f}" for rate in rates]] for label, rates in swept.items()],
+    )
     env = (
         f"Python {platform.python_version()}, httpx {httpx.__version__}, "
         f"{rounds} rounds x {per_round} requests (sync, median of per-round means), "
-        f"{async_rounds} rounds x {concurrency} concurrent (async); emulator in a subprocess, "
-        "loopback."
+        f"{async_rounds} rounds x {concurrency} concurrent (async); sweep {sweep_rounds} rounds "
+        f"x {per_cell} requests per cell (median); emulator in a subprocess, loopback."
     )
     body = (
         "Measured by `python benchmarks/bench_transport.py` (all rows from one run). "
         "Targets: production stack (every family on) <= 0.5x raw `httpx.Client` CPU per "
         "request; async >= 3x raw "
         "`httpx.AsyncClient` (HTTP/1.1, default limits) at 100 concurrent.\n\n"
-        f"{sync_table}\n\n{async_table}\n\n{env}\n\n"
+        f"{sync_table}\n\n{async_table}\n\nConcurrency sweep (async, steady load: that many "
+        "tasks sending back to back over one client; production stack for ours):\n\n"
+        f"{sweep_table}\n\n{env}\n\n"
         "Why it is cheaper than raw httpx: HTTP/1.1 rides the SDK's own lane (sockets or an "
         "asyncio protocol, llhttp through `httptools`: a tenth of httpcore + h11's CPU per "
         "request; no per-request URL merging, cookie jar, auth/event-hook flows or response "
@@ -190,6 +321,32 @@ def main() -> None:
     print(body)
     if not args.no_record:
         record_section("performance.md", "Transport overhead", body)
+    if not (args.quick or args.no_record) or os.environ.get("SONIOX_BENCH_DATA_DIR"):
+        record_data(
+            "transport_concurrency",
+            title="Concurrency throughput: HTTP/1.1 vs HTTP/2 (async clients)",
+            command="python benchmarks/bench_transport.py",
+            data={
+                "request": "GET /v1/models, a unique query per request",
+                "server": "the emulator (subprocess, loopback)",
+                "load": "steady: c tasks sending back to back over one shared client",
+                "statistic": "median over rounds of requests per second",
+                "unit": "requests/s",
+                "concurrency": list(LEVELS),
+                "rounds": sweep_rounds,
+                "requests_per_cell": per_cell,
+                "series": [
+                    {
+                        "name": label,
+                        "client": kind,
+                        "protocol": protocol,
+                        "stack": "production" if kind == "AsyncSonioxClient" else None,
+                        "rps": [round(rate, 1) for rate in swept[label]],
+                    }
+                    for label, kind, protocol in SWEEP
+                ],
+            },
+        )
 
 
 if __name__ == "__main__":

@@ -4,8 +4,8 @@ The emulator runs in a subprocess (it stores each upload in its temporary direct
 is deleted right after). The 1 GiB source is a sparse file, so reading it costs no disk I/O and
 the numbers are about the client and the loopback. Each measured upload runs in a *fresh* client
 process, so one variant's freed buffers cannot hide the next one's peak; inside it a psutil
-sampler thread (``_util.RssSampler`` on its own pid, every 5 ms) records the peak RSS above the
-baseline taken after a warm-up upload.
+sampler thread (``RssTimeline`` below, on its own pid, every 5 ms) records the peak RSS above the
+baseline taken after a warm-up upload, and the RSS over time (the highest sample in each 20 ms).
 
 Variants, interleaved round by round:
   1. raw ``httpx.Client().post(url, files={"file": open(path, "rb")})`` (httpx streams files)
@@ -13,7 +13,12 @@ Variants, interleaved round by round:
   3. ``AsyncSonioxClient.files.upload(path)``
 
 Run ``python benchmarks/bench_upload.py`` (``--quick``: 256 MiB, 1 round). Results are printed
-as markdown and recorded in docs/performance.md under "Upload: 1 GiB from disk".
+as markdown and recorded in docs/performance.md under "Upload: 1 GiB from disk", and as data in
+docs/data/upload_memory.json: per variant the rate, CPU and peak of every round, and the RSS
+timeline of its median-peak round. ``python benchmarks/plots.py upload_memory`` draws that
+timeline (``plot`` below) into docs/img/upload_memory.png: RSS above the baseline against time,
+one line per variant. A quick run records the data only when $SONIOX_BENCH_DATA_DIR is set (and
+writes it there).
 """
 
 from __future__ import annotations
@@ -27,11 +32,14 @@ import platform
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
-from _util import RssSampler, median, record_section, table
+import psutil
+from _util import median, record_data, record_section, table
 
 GIB = 1 << 30
 VARIANTS = {
@@ -39,6 +47,55 @@ VARIANTS = {
     "sync": "SonioxClient.files.upload(path)",
     "async": "AsyncSonioxClient.files.upload(path)",
 }
+SAMPLE_S = 0.005  # how often the sampler reads RSS (the peak)
+BUCKET_S = 0.02  # the timeline keeps the highest sample in each window this long
+TARGET_MIB = 2.0  # files.upload(path): under 2 MiB above the baseline while sending 1 GiB
+
+
+class RssTimeline:
+    """Samples this process's RSS in a background thread: the peak, and the RSS over time as the
+    highest sample in each ``bucket_s`` window (so no spike falls between two points)."""
+
+    def __init__(self, interval_s: float = SAMPLE_S, bucket_s: float = BUCKET_S) -> None:
+        self._proc = psutil.Process(os.getpid())
+        self._interval = interval_s
+        self._bucket = bucket_s
+        self.baseline = self._proc.memory_info().rss
+        self.peak = self.baseline
+        self._buckets: dict[int, int] = {}
+        self._t0 = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            rss = self._proc.memory_info().rss
+            slot = int((time.perf_counter() - self._t0) / self._bucket)
+            self.peak = max(self.peak, rss)
+            self._buckets[slot] = max(self._buckets.get(slot, 0), rss)
+            time.sleep(self._interval)
+
+    def __enter__(self) -> RssTimeline:
+        self._t0 = time.perf_counter()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def delta_mib(self) -> float:
+        return (self.peak - self.baseline) / 2**20
+
+    def timeline(self) -> dict[str, Any]:
+        """Seconds since the sampler started (each window's start) and RSS in MiB."""
+        slots = sorted(self._buckets)
+        return {
+            "baseline_mib": round(self.baseline / 2**20, 3),
+            "t_s": [round(slot * self._bucket, 3) for slot in slots],
+            "rss_mib": [round(self._buckets[slot] / 2**20, 3) for slot in slots],
+        }
 
 
 # --- child: one measured upload -------------------------------------------------------------------
@@ -93,18 +150,24 @@ def child(variant: str, base_url: str, api_key: str, path: str) -> None:
     run(str(warm))  # connections, imports, first-use caches
     warm.unlink()
     gc.collect()
-    with RssSampler(os.getpid(), interval_s=0.005) as rss:
+    with RssTimeline() as rss:
         started, cpu_started = time.perf_counter(), time.process_time()
         size = run(path)
         elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
-    result = {"seconds": elapsed, "cpu": cpu, "rss_mib": rss.delta_mib, "size": int(size)}
+    result = {
+        "seconds": elapsed,
+        "cpu": cpu,
+        "rss_mib": rss.delta_mib,
+        "size": int(size),
+        "timeline": rss.timeline(),
+    }
     print(json.dumps(result))
 
 
 # --- parent: the emulator, the file, the rounds -------------------------------------------------
 
 
-def measure(variant: str, base_url: str, api_key: str, path: Path) -> dict[str, float]:
+def measure(variant: str, base_url: str, api_key: str, path: Path) -> dict[str, Any]:
     out = subprocess.run(
         [sys.executable, __file__, "--child", variant, base_url, api_key, str(path)],
         capture_output=True,
@@ -130,7 +193,7 @@ def main() -> None:
 
     size = GIB // 4 if args.quick else GIB
     rounds = 1 if args.quick else args.rounds
-    results: dict[str, list[dict[str, float]]] = {v: [] for v in VARIANTS}
+    results: dict[str, list[dict[str, Any]]] = {v: [] for v in VARIANTS}
     with tempfile.TemporaryDirectory() as tmp, Emulator(mode="subprocess") as emu:
         path = Path(tmp) / "one-gib.wav"
         with path.open("wb") as handle:
@@ -197,8 +260,86 @@ def main() -> None:
         "(see the range), so differences between the medians are within that noise."
     )
     print(body)
-    if not args.no_record and not args.quick:
+    record = not args.no_record and not args.quick
+    if record:
         record_section("performance.md", "Upload: 1 GiB from disk", body)
+    if record or os.environ.get("SONIOX_BENCH_DATA_DIR"):
+        path = record_data(
+            "upload_memory",
+            title=f"Upload memory: client RSS while sending {size / 2**20:.0f} MiB from disk",
+            command="python benchmarks/bench_upload.py",
+            data=figure_data(results, size, rounds),
+        )
+        print(f"data: {path}", file=sys.stderr)
+
+
+def figure_data(
+    results: dict[str, list[dict[str, Any]]], size: int, rounds: int
+) -> dict[str, object]:
+    """Per variant: every round's rate, CPU and peak, and the RSS timeline of the round whose
+    peak is the median one (the representative run, not the best or the worst)."""
+    contenders: list[dict[str, Any]] = []
+    for variant, label in VARIANTS.items():
+        runs = results[variant]
+        pick = sorted(range(len(runs)), key=lambda i: runs[i]["rss_mib"])[len(runs) // 2]
+        contenders.append(
+            {
+                "key": variant,
+                "label": label,
+                "mib_per_s": [round(size / 2**20 / r["seconds"], 1) for r in runs],
+                "cpu_s": [round(r["cpu"], 3) for r in runs],
+                "peak_mib": [round(r["rss_mib"], 3) for r in runs],
+                "timeline": {
+                    "round": pick + 1,
+                    "seconds": round(runs[pick]["seconds"], 3),
+                    **runs[pick]["timeline"],
+                },
+            }
+        )
+    return {
+        "size_mib": round(size / 2**20),
+        "rounds": rounds,
+        "sample_interval_s": SAMPLE_S,
+        "bucket_s": BUCKET_S,
+        "target_mib": TARGET_MIB,
+        "timeline_note": "t = 0 when the measured upload starts (after a warm-up upload); "
+        "each point is the highest RSS sampled in its window; the round with the median peak",
+        "contenders": contenders,
+    }
+
+
+def plot(data: dict[str, Any], fig: Any) -> None:
+    """RSS above the process's baseline against time during the upload, one line per variant."""
+    ax = fig.add_subplot(1, 1, 1)
+    top = data["target_mib"]
+    for contender in data["contenders"]:
+        timeline = contender["timeline"]
+        base = timeline["baseline_mib"]
+        above = [rss - base for rss in timeline["rss_mib"]]
+        top = max(top, *above)
+        label = (
+            f"{contender['label']}: peak +{max(above):.2f} MiB, "
+            f"{timeline['seconds']:.1f} s (baseline {base:.0f} MiB)"
+        )
+        ax.plot(timeline["t_s"], above, label=label, linewidth=1.4, drawstyle="steps-post")
+    ax.axhline(
+        data["target_mib"],
+        color="0.4",
+        linestyle="--",
+        linewidth=1,
+        label=f"target: under {data['target_mib']:g} MiB above baseline",
+    )
+    ax.set_title(
+        f"{data['size_mib']} MiB sparse file over loopback HTTP/1.1, each client in a fresh "
+        "process; the median-peak round of each",
+        fontsize=9,
+    )
+    ax.set_xlabel("time since the upload started (s)")
+    ax.set_ylabel("client RSS above its baseline (MiB)")
+    ax.set_xlim(left=0)
+    ax.set_ylim(-0.05 * top, 1.25 * top)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="center right", fontsize=8)
 
 
 if __name__ == "__main__":

@@ -5,8 +5,11 @@
 # the output file); delete a line to let that package move.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-for name in dev demo; do
+for name in dev demo docs; do
   extras="--extra emulator --extra emulator-asr --extra cli"
+  # The site alone (mkdocs.yml): the SDK's own dependencies (the hooks import soniox.errors) and
+  # the docs extra.
+  [ "$name" = docs ] && extras="--extra docs"
   # The test suite and the benchmarks also need the observability extras, the bench tools, and
   # what the examples it runs use (a microphone library, FastAPI).
   [ "$name" = dev ] && extras="$extras --extra prometheus --extra otel --extra bench --extra mic --extra relay --extra redis --extra distributed --extra docs"
