@@ -43,13 +43,18 @@ def record_section(doc: str, heading: str, body: str) -> None:
 
 
 class RssSampler:
-    """Samples a process's resident set size in a background thread; keeps the peak."""
+    """Samples a process's resident set size in a background thread: the peak, and — with
+    ``bucket_s`` — the RSS over time as the highest sample in each window that long (so no spike
+    falls between two points)."""
 
-    def __init__(self, pid: int, interval_s: float = 0.02) -> None:
+    def __init__(self, pid: int, interval_s: float = 0.02, bucket_s: float | None = None) -> None:
         self._proc = psutil.Process(pid)
         self._interval = interval_s
+        self._bucket = bucket_s
         self.baseline = self._proc.memory_info().rss
         self.peak = self.baseline
+        self._buckets: dict[int, int] = {}
+        self._t0 = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -60,9 +65,13 @@ class RssSampler:
             except psutil.Error:
                 return
             self.peak = max(self.peak, rss)
+            if self._bucket is not None:
+                slot = int((time.perf_counter() - self._t0) / self._bucket)
+                self._buckets[slot] = max(self._buckets.get(slot, 0), rss)
             time.sleep(self._interval)
 
     def __enter__(self) -> RssSampler:
+        self._t0 = time.perf_counter()
         self._thread.start()
         return self
 
@@ -73,6 +82,17 @@ class RssSampler:
     @property
     def delta_mib(self) -> float:
         return (self.peak - self.baseline) / 2**20
+
+    def timeline(self) -> dict[str, object]:
+        """Seconds since sampling started (each window's start) and RSS in MiB (needs
+        ``bucket_s``)."""
+        bucket = self._bucket or 0.0
+        slots = sorted(self._buckets)
+        return {
+            "baseline_mib": round(self.baseline / 2**20, 3),
+            "t_s": [round(slot * bucket, 3) for slot in slots],
+            "rss_mib": [round(self._buckets[slot] / 2**20, 3) for slot in slots],
+        }
 
 
 def speechlike_pcm(seconds: float, sample_rate: int = 16_000) -> bytes:

@@ -50,6 +50,7 @@ from soniox.realtime import (
     LinkContext,
     LinkHooks,
     RealtimeLink,
+    RealtimeSTTSession,
     Reconnecting,
     ReconnectPolicy,
     Resumed,
@@ -65,27 +66,46 @@ CONFIG = RealtimeSTTConfig(
 Final = tuple[str, int | None, int | None]
 
 
-def run(client: SonioxClient, chunks: list[bytes], pace: float) -> tuple[list[Final], int, float]:
-    """(final tokens, reconnections, wall s) of one stream, sent at ``pace`` x real time (a
-    live source's way: the server keeps up, so the audio kept for a resume stays short)."""
-    policy = ReconnectPolicy(max_attempts=5, base_delay_s=0.01, max_delay_s=0.05)
+def stream(
+    session: RealtimeSTTSession,
+    chunks: list[bytes],
+    pace: float | None,
+    sent: list[tuple[float, float]] | None = None,
+) -> list[Final]:
+    """Send ``chunks`` at ``pace`` x real time (None: at once) from a thread, as a live source
+    would (the server keeps up, so the audio kept for a resume stays short), while reading the
+    final tokens; ``sent`` gets (wall time, audio s) per chunk."""
     started = time.perf_counter()
-    finals: list[Final] = []
-    with client.realtime.stt.connect(config=CONFIG, reconnect=policy) as session:
 
-        def send() -> None:
-            for index, chunk in enumerate(chunks):
+    def send() -> None:
+        for index, chunk in enumerate(chunks):
+            if pace is not None:
                 delay = started + index * CHUNK_S / pace - time.perf_counter()
                 if delay > 0:
                     time.sleep(delay)
-                session.send_byte_chunk(chunk)
-            session.finish()
+            session.send_byte_chunk(chunk)
+            if sent is not None:
+                sent.append((time.perf_counter(), (index + 1) * CHUNK_S))
+        session.finish()
 
-        sender = threading.Thread(target=send)
-        sender.start()
-        for event in session.receive_events():
-            finals += [(t.text, t.start_ms, t.end_ms) for t in event.tokens if t.is_final]
-        sender.join()
+    sender = threading.Thread(target=send)
+    sender.start()
+    finals = [
+        (t.text, t.start_ms, t.end_ms)
+        for event in session.receive_events()
+        for t in event.tokens
+        if t.is_final
+    ]
+    sender.join()
+    return finals
+
+
+def run(client: SonioxClient, chunks: list[bytes], pace: float) -> tuple[list[Final], int, float]:
+    """(final tokens, reconnections, wall s) of one stream sent at ``pace`` x real time."""
+    policy = ReconnectPolicy(max_attempts=5, base_delay_s=0.01, max_delay_s=0.05)
+    started = time.perf_counter()
+    with client.realtime.stt.connect(config=CONFIG, reconnect=policy) as session:
+        finals = stream(session, chunks, pace)
     return finals, session.reconnects, time.perf_counter() - started
 
 
@@ -139,16 +159,7 @@ class Watch(RealtimeLink):
 def fault_free(client: SonioxClient, chunks: list[bytes]) -> list[Final]:
     """The final tokens of the stream without faults (unpaced: the transcript is the same)."""
     with client.realtime.stt.connect(config=CONFIG) as session:
-        sender = threading.Thread(target=session.send_bytes, args=(chunks,))
-        sender.start()
-        finals = [
-            (t.text, t.start_ms, t.end_ms)
-            for event in session.receive_events()
-            for t in event.tokens
-            if t.is_final
-        ]
-        sender.join()
-    return finals
+        return stream(session, chunks, None)
 
 
 def timeline(emu: Emulator, client: SonioxClient) -> dict[str, Any]:
@@ -161,7 +172,6 @@ def timeline(emu: Emulator, client: SonioxClient) -> dict[str, Any]:
     watch = Watch()
     chain = client.realtime.stt.chain.with_link(watch)
     sent: list[tuple[float, float]] = []
-    finals: list[Final] = []
     opened = time.perf_counter()
     with client.realtime.stt.connect(
         config=CONFIG,
@@ -170,21 +180,7 @@ def timeline(emu: Emulator, client: SonioxClient) -> dict[str, Any]:
         receive_timeout_sec=TIMELINE_TIMEOUT_S,
     ) as session:
         started = time.perf_counter()
-
-        def send() -> None:
-            for index, chunk in enumerate(chunks):
-                delay = started + index * CHUNK_S / TIMELINE_PACE - time.perf_counter()
-                if delay > 0:
-                    time.sleep(delay)
-                session.send_byte_chunk(chunk)
-                sent.append((time.perf_counter(), (index + 1) * CHUNK_S))
-            session.finish()
-
-        sender = threading.Thread(target=send)
-        sender.start()
-        for event in session.receive_events():
-            finals += [(t.text, t.start_ms, t.end_ms) for t in event.tokens if t.is_final]
-        sender.join()
+        finals = stream(session, chunks, TIMELINE_PACE, sent)
     wall = time.perf_counter() - started
     emu.faults.clear()
 

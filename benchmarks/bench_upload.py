@@ -4,7 +4,7 @@ The emulator runs in a subprocess (it stores each upload in its temporary direct
 is deleted right after). The 1 GiB source is a sparse file, so reading it costs no disk I/O and
 the numbers are about the client and the loopback. Each measured upload runs in a *fresh* client
 process, so one variant's freed buffers cannot hide the next one's peak; inside it a psutil
-sampler thread (``RssTimeline`` below, on its own pid, every 5 ms) records the peak RSS above the
+sampler thread (``_util.RssSampler`` with a timeline, on its own pid, every 5 ms) records the peak RSS above the
 baseline taken after a warm-up upload, and the RSS over time (the highest sample in each 20 ms).
 
 Variants, interleaved round by round:
@@ -32,14 +32,12 @@ import platform
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx
-import psutil
-from _util import median, record_data, record_section, table
+from _util import RssSampler, median, record_data, record_section, table
 
 GIB = 1 << 30
 VARIANTS = {
@@ -50,52 +48,6 @@ VARIANTS = {
 SAMPLE_S = 0.005  # how often the sampler reads RSS (the peak)
 BUCKET_S = 0.02  # the timeline keeps the highest sample in each window this long
 TARGET_MIB = 2.0  # files.upload(path): under 2 MiB above the baseline while sending 1 GiB
-
-
-class RssTimeline:
-    """Samples this process's RSS in a background thread: the peak, and the RSS over time as the
-    highest sample in each ``bucket_s`` window (so no spike falls between two points)."""
-
-    def __init__(self, interval_s: float = SAMPLE_S, bucket_s: float = BUCKET_S) -> None:
-        self._proc = psutil.Process(os.getpid())
-        self._interval = interval_s
-        self._bucket = bucket_s
-        self.baseline = self._proc.memory_info().rss
-        self.peak = self.baseline
-        self._buckets: dict[int, int] = {}
-        self._t0 = 0.0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            rss = self._proc.memory_info().rss
-            slot = int((time.perf_counter() - self._t0) / self._bucket)
-            self.peak = max(self.peak, rss)
-            self._buckets[slot] = max(self._buckets.get(slot, 0), rss)
-            time.sleep(self._interval)
-
-    def __enter__(self) -> RssTimeline:
-        self._t0 = time.perf_counter()
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    @property
-    def delta_mib(self) -> float:
-        return (self.peak - self.baseline) / 2**20
-
-    def timeline(self) -> dict[str, Any]:
-        """Seconds since the sampler started (each window's start) and RSS in MiB."""
-        slots = sorted(self._buckets)
-        return {
-            "baseline_mib": round(self.baseline / 2**20, 3),
-            "t_s": [round(slot * self._bucket, 3) for slot in slots],
-            "rss_mib": [round(self._buckets[slot] / 2**20, 3) for slot in slots],
-        }
 
 
 # --- child: one measured upload -------------------------------------------------------------------
@@ -150,7 +102,7 @@ def child(variant: str, base_url: str, api_key: str, path: str) -> None:
     run(str(warm))  # connections, imports, first-use caches
     warm.unlink()
     gc.collect()
-    with RssTimeline() as rss:
+    with RssSampler(os.getpid(), SAMPLE_S, BUCKET_S) as rss:
         started, cpu_started = time.perf_counter(), time.process_time()
         size = run(path)
         elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started

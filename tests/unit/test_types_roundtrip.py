@@ -36,8 +36,9 @@ _DATETIMES = st.datetimes(
 
 
 def _enum_values(cls: type[OpenStrEnum]) -> st.SearchStrategy[Any]:
-    """Known members, and values a newer API might add."""
-    unknown = st.text(min_size=1, max_size=12).map(cls)
+    """Known members, and values a newer API might add — not the string "null" in any case,
+    which the lenient reader takes for a JSON null on an optional field (msgspec's lax mode)."""
+    unknown = st.text(min_size=1, max_size=12).filter(lambda s: s.lower() != "null").map(cls)
     return st.one_of(st.sampled_from(list(cls)), unknown)
 
 
