@@ -166,12 +166,7 @@ class CachedResponse:
         tags: tuple[str, ...],
     ) -> CachedResponse:
         headers = response.headers
-        size = (
-            len(content)
-            + sum(len(name) + len(value) for name, value in headers.items)
-            + len(key.url)
-            + ENTRY_OVERHEAD
-        )
+        size = _entry_size(key, headers.items, content)
         return cls(response.status, headers, content, response.http_version, now, ttl, tags, size)
 
     @property
@@ -205,7 +200,14 @@ class CachedResponse:
 
     @classmethod
     def decode(
-        cls, blob: bytes, *, now: float, age: float, ttl_left: float, tags: tuple[str, ...]
+        cls,
+        key: CacheKey,
+        blob: bytes,
+        *,
+        now: float,
+        age: float,
+        ttl_left: float,
+        tags: tuple[str, ...],
     ) -> CachedResponse:
         """An entry the shared tier returned, ``age`` seconds old with ``ttl_left`` to go
         (ValueError if the blob is not one this version wrote)."""
@@ -217,8 +219,13 @@ class CachedResponse:
         if version != _WIRE_VERSION:
             raise ValueError(f"shared cache entry of version {version}")
         headers = Headers(tuple((name, value) for name, value in items))
-        size = len(content) + sum(len(n) + len(v) for n, v in items) + ENTRY_OVERHEAD
+        size = _entry_size(key, headers.items, content)
         return cls(status, headers, content, http_version, now - age, age + ttl_left, tags, size)
+
+
+def _entry_size(key: CacheKey, items: tuple[tuple[str, str], ...], content: bytes) -> int:
+    """The bytes an entry is counted for: body, headers, URL and :data:`ENTRY_OVERHEAD`."""
+    return len(content) + sum(len(n) + len(v) for n, v in items) + len(key.url) + ENTRY_OVERHEAD
 
 
 _WIRE_VERSION: Final = 1
@@ -634,7 +641,12 @@ class Cache:
             return None
         try:
             entry = CachedResponse.decode(
-                hit.value, now=clock.now(), age=hit.age_s, ttl_left=hit.ttl_left_s, tags=route.tags
+                key,
+                hit.value,
+                now=clock.now(),
+                age=hit.age_s,
+                ttl_left=hit.ttl_left_s,
+                tags=route.tags,
             )
         except ValueError:
             return None  # another version's entry: fetched again, and replaced
