@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
+import httpx
 from rest_support import Api, EmulatorFactory, LocalServer, error_body, make_wav
 
 from soniox.emulator import Emulator
@@ -291,6 +293,26 @@ def test_pending_cap_answers_429(make_emulator: EmulatorFactory) -> None:
     assert body["error_type"] == "limit_exceeded"
     assert "pending transcriptions" in body["message"]
     assert "limit is 2" in body["message"]
+
+
+def test_concurrent_creates_never_pass_the_pending_cap_together(
+    make_emulator: EmulatorFactory,
+) -> None:
+    """Eight creates at once against a cap of 3 (each copying its audio, an await inside the
+    create): exactly 3 are accepted, the other 5 get 429."""
+    emu, client = make_emulator(max_pending_transcriptions=3, queue_delay_s=5.0)
+    file_id = client.upload(make_wav(2.0))["id"]
+    headers = {"Authorization": f"Bearer {emu.api_key}"}
+    body = {"model": "stt-async-v5", "file_id": file_id}
+
+    async def creates() -> list[int]:
+        async with httpx.AsyncClient(base_url=emu.rest_base_url, headers=headers) as http:
+            answers = await asyncio.gather(
+                *(http.post("/transcriptions", json=body) for _ in range(8))
+            )
+        return sorted(answer.status_code for answer in answers)
+
+    assert asyncio.run(creates()) == [201] * 3 + [429] * 5
 
 
 def test_total_cap_answers_429_until_one_is_deleted(make_emulator: EmulatorFactory) -> None:

@@ -69,7 +69,9 @@ def test_a_batch_wider_than_the_pending_limit_meets_no_429() -> None:
         results = client_for(emu, 3).stt.transcribe_many([AUDIO] * 8, concurrency=8)
         assert [r.error for r in results] == [None] * 8
         assert refused_creates(emu) == 0
-    with Emulator(max_pending_transcriptions=3, **SLOW_START) as emu:
+    # Without the limit: jobs wait 3 s before starting, so the 8 creates surely meet 3 pending
+    # ones however slowly the uploads go on a loaded machine.
+    with Emulator(max_pending_transcriptions=3, **(SLOW_START | {"queue_delay_s": 3.0})) as emu:
         results = client_for(emu, None).stt.transcribe_many([AUDIO] * 8, concurrency=8)
         assert refused_creates(emu) > 0
         assert any(r.error is not None for r in results)

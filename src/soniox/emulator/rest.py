@@ -49,6 +49,7 @@ from .usage_api import (
 )
 from .validation import (
     MAX_JSON_BODY_BYTES,
+    TranscriptionRequest,
     normalize_uuid,
     parse_json_body,
     parse_limit,
@@ -153,6 +154,9 @@ class RestApp:
             jobs_dir=self.jobs_dir,
         )
         self._routes = self._build_routes()
+        self._creating = 0
+        """Creates past the caps check and not stored yet (their audio is being copied): they
+        count against the caps, so concurrent creates cannot all pass the check together."""
 
     def __repr__(self) -> str:
         return f"RestApp({self.store!r}, {self.jobs!r})"
@@ -375,7 +379,9 @@ class RestApp:
 
     def _check_transcription_caps(self) -> None:
         pending_limit = self.config.max_pending_transcriptions
-        pending = self.store.count_transcriptions(lambda t: t.status == TranscriptionStatus.QUEUED)
+        pending = self._creating + self.store.count_transcriptions(
+            lambda t: t.status == TranscriptionStatus.QUEUED
+        )
         if pending >= pending_limit:
             raise ApiFailure(
                 429,
@@ -384,7 +390,7 @@ class RestApp:
                 "Wait for queued transcriptions to start processing.",
             )
         total_limit = self.config.max_total_transcriptions
-        if self.store.count_transcriptions() >= total_limit:
+        if self._creating + self.store.count_transcriptions() >= total_limit:
             raise ApiFailure(
                 429,
                 "limit_exceeded",
@@ -398,7 +404,15 @@ class RestApp:
             payload, file_exists=lambda file_id: self.store.get_file(file_id) is not None
         )
         self._check_transcription_caps()
+        self._creating += 1  # no await between the check and this: one event loop
+        try:
+            return await self._store_transcription(call, req)
+        finally:
+            self._creating -= 1
 
+    async def _store_transcription(
+        self, call: _Call, req: TranscriptionRequest
+    ) -> OutgoingResponse:
         injected: JobFailure | None = None
         for fired in self.faults.take("job", "POST", "/v1/transcriptions"):
             call.request.journal.faults.append(fired.label)
