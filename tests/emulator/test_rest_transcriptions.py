@@ -295,24 +295,27 @@ def test_pending_cap_answers_429(make_emulator: EmulatorFactory) -> None:
     assert "limit is 2" in body["message"]
 
 
-def test_concurrent_creates_never_pass_the_pending_cap_together(
-    make_emulator: EmulatorFactory,
-) -> None:
+def test_concurrent_creates_never_pass_the_pending_cap_together() -> None:
     """Eight creates at once against a cap of 3 (each copying its audio, an await inside the
     create): exactly 3 are accepted, the other 5 get 429."""
-    emu, client = make_emulator(max_pending_transcriptions=3, queue_delay_s=5.0)
-    file_id = client.upload(make_wav(2.0))["id"]
-    headers = {"Authorization": f"Bearer {emu.api_key}"}
-    body = {"model": "stt-async-v5", "file_id": file_id}
+    with Emulator(max_pending_transcriptions=3, queue_delay_s=5.0) as emu:
+        headers = {"Authorization": f"Bearer {emu.api_key}"}
+        upload = httpx.post(
+            f"{emu.rest_base_url}/files",
+            headers=headers,
+            files={"file": ("a.wav", make_wav(2.0), "audio/wav")},
+            timeout=10,
+        )
+        body = {"model": "stt-async-v5", "file_id": upload.json()["id"]}
 
-    async def creates() -> list[int]:
-        async with httpx.AsyncClient(base_url=emu.rest_base_url, headers=headers) as http:
-            answers = await asyncio.gather(
-                *(http.post("/transcriptions", json=body) for _ in range(8))
-            )
-        return sorted(answer.status_code for answer in answers)
+        async def creates() -> list[int]:
+            async with httpx.AsyncClient(base_url=emu.rest_base_url, headers=headers) as http:
+                answers = await asyncio.gather(
+                    *(http.post("/transcriptions", json=body) for _ in range(8))
+                )
+            return sorted(answer.status_code for answer in answers)
 
-    assert asyncio.run(creates()) == [201] * 3 + [429] * 5
+        assert asyncio.run(creates()) == [201] * 3 + [429] * 5
 
 
 def test_total_cap_answers_429_until_one_is_deleted(make_emulator: EmulatorFactory) -> None:
